@@ -1,0 +1,131 @@
+//! Error types of the host library, grouped by cause.
+
+use std::path::PathBuf;
+
+/// Why a plugin library was not loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read or copied.
+    #[error("{}: cannot read the library: {reason}", path.display())]
+    Io {
+        /// The library file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file is not a shared library the dynamic loader can open.
+    #[error("{}: not a loadable shared library: {reason}", path.display())]
+    NotALibrary {
+        /// The file.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+    /// A shared library without an fxchain plugin root module.
+    #[error("{}: not an fxchain plugin (it exports no plugin root module; use `export_plugin!`)", path.display())]
+    NotAPlugin {
+        /// The library.
+        path: PathBuf,
+    },
+    /// Built against an incompatible `fxchain-plugin-api`.
+    #[error("{}: incompatible plugin ABI: {reason}", path.display())]
+    IncompatibleAbi {
+        /// The library.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// Loaded, but failed a check.
+    #[error("{}: rejected: {reason}", path.display())]
+    Rejected {
+        /// The library.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl LoadError {
+    /// The library file concerned.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            LoadError::Io { path, .. }
+            | LoadError::NotALibrary { path, .. }
+            | LoadError::NotAPlugin { path }
+            | LoadError::IncompatibleAbi { path, .. }
+            | LoadError::Rejected { path, .. } => path,
+        }
+    }
+}
+
+/// Why rendering failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// An effect returned an error or panicked.
+    #[error("step {step} ({effect}, from plugin {library}): {message}")]
+    Plugin {
+        /// Step label (`#2` or its id).
+        step: String,
+        /// Effect id actually run (variant included).
+        effect: String,
+        /// Library name and path.
+        library: String,
+        /// What the plugin said.
+        message: String,
+        /// Whether it was a panic.
+        panicked: bool,
+    },
+    /// The chain needs an input that was not given.
+    #[error("missing input `{name}`: {hint}")]
+    MissingInput {
+        /// Input name.
+        name: String,
+        /// How to give it.
+        hint: String,
+    },
+    /// An effect declared an output or input that the host cannot use.
+    #[error("step {step} ({effect}): {message}")]
+    BadPlan {
+        /// Step label.
+        step: String,
+        /// Effect id.
+        effect: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing an image failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
+/// Why reading or writing an image failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// Decoding failed.
+    #[error("{}: cannot decode: {reason}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The image exceeds a configured limit.
+    #[error("{}: {reason}", path.display())]
+    Limits {
+        /// The file.
+        path: PathBuf,
+        /// Which limit.
+        reason: String,
+    },
+    /// Encoding or writing failed.
+    #[error("{}: cannot write: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}

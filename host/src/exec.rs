@@ -1,0 +1,298 @@
+//! Executing a validated chain on a set of input frames.
+//!
+//! Each step is prepared by its plugin for the actual input sizes, then rendered in horizontal
+//! bands on rayon's pool. Point effects run in place on a copy of their input (or on the input
+//! itself when nothing else holds it). Formats are converted where a step needs another one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{RSlice, RVec};
+use fxchain_plugin_api::abi::{FrameMut, ParamValueNE, PrepareInfo, PreparedOpBox, RenderCtx};
+use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Rows, Size};
+use rayon::prelude::*;
+
+use crate::chain::{Chain, Precision, Source, Step};
+use crate::error::RunError;
+use crate::frame::Frame;
+use crate::loader::EffectInfo;
+use crate::registry::Registry;
+
+/// Largest side of any frame an effect may produce.
+pub const MAX_SIDE: u32 = 1 << 16;
+/// Largest pixel count of any frame an effect may produce.
+pub const MAX_PIXELS: u64 = 1 << 28;
+
+/// Knobs for one render.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// Quality profile overriding the chain's (not a step's own).
+    pub quality: Option<fxchain_plugin_api::Tier>,
+    /// Rows per band; chosen from the frame size when `None`.
+    pub band_rows: Option<u32>,
+    /// Size for generators when the chain does not give one and there is no input.
+    pub default_size: Size,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { quality: None, band_rows: None, default_size: Size::new(512, 512) }
+    }
+}
+
+/// What happened at one step.
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    /// Step label (`#2 "blur"`).
+    pub label: String,
+    /// Effect id run (the variant actually chosen).
+    pub effect: String,
+    /// Library generation that ran it.
+    pub generation: u64,
+    /// Wall time of prepare and render.
+    pub time: Duration,
+    /// Output size.
+    pub size: Size,
+    /// Output format.
+    pub format: PixelFormat,
+    /// Skipped because disabled.
+    pub skipped: bool,
+}
+
+/// The result of a render.
+#[derive(Debug)]
+pub struct RenderResult {
+    /// One frame per chain output, in `chain.outputs` order.
+    pub outputs: Vec<Arc<Frame>>,
+    /// One report per step that ran.
+    pub steps: Vec<StepReport>,
+}
+
+fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>) -> u32 {
+    if let Some(b) = explicit {
+        return b.max(1);
+    }
+    // About 128 KiB per band (it stays in L2 while a point step runs over it), and at least four
+    // bands per thread so the pool balances.
+    let by_cache = ((128 * 1024) / stride.max(1)).max(1) as u32;
+    let by_threads = size.height.div_ceil(4 * rayon::current_num_threads() as u32).max(1);
+    by_cache.min(by_threads).max(1)
+}
+
+/// The effect that runs `step` under `quality`.
+pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_api::Tier) -> Option<Arc<EffectInfo>> {
+    let direct = registry.effect(&step.effect)?;
+    if direct.variant_of.is_some() {
+        // The chain names a variant explicitly: pin it.
+        return Some(direct.clone());
+    }
+    registry.resolve(&step.effect, step.quality.unwrap_or(quality))
+}
+
+fn plugin_error(step: &Step, info: &EffectInfo, e: fxchain_plugin_api::PluginError) -> RunError {
+    RunError::Plugin {
+        step: step.label(),
+        effect: info.id.clone(),
+        library: format!("{} {} ({})", info.library.name, info.library.version, info.library.path.display()),
+        panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
+        message: e.to_string(),
+    }
+}
+
+/// Prepares `info` for inputs of `sizes`.
+pub fn prepare(info: &EffectInfo, params: &[fxchain_plugin_api::ParamValue], sizes: &[Size], prep: &PrepareInfo) -> Result<PreparedOpBox, fxchain_plugin_api::PluginError> {
+    let module = info.library.module();
+    let values: RVec<ParamValueNE> = params.iter().cloned().map(ParamValueNE::new).collect();
+    (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()
+}
+
+/// Renders one step: `inputs` already in `format`.
+#[allow(clippy::too_many_arguments)]
+pub fn render_step(
+    step: &Step,
+    info: &EffectInfo,
+    mut inputs: Vec<Arc<Frame>>,
+    format: PixelFormat,
+    gen_size: Size,
+    band_rows: Option<u32>,
+) -> Result<Frame, RunError> {
+    let sizes: Vec<Size> = inputs.iter().map(|f| f.size()).collect();
+    let prep = PrepareInfo { seed: step.seed, size: gen_size, format };
+    let op = prepare(info, &step.params, &sizes, &prep).map_err(|e| plugin_error(step, info, e))?;
+    let out_size = op.output_size();
+    if out_size.width == 0 || out_size.height == 0 || out_size.width > MAX_SIDE || out_size.height > MAX_SIDE || out_size.pixels() > MAX_PIXELS {
+        return Err(RunError::BadPlan {
+            step: step.label(),
+            effect: info.id.clone(),
+            message: format!(
+                "the plugin asks for a {}x{} output; each side must be in 1..={MAX_SIDE} and at most {MAX_PIXELS} pixels",
+                out_size.width, out_size.height
+            ),
+        });
+    }
+    let in_place = info.access == Access::POINT && info.kind == EffectKind::FILTER;
+    let mut out = if in_place {
+        if sizes[0] != out_size {
+            return Err(RunError::BadPlan {
+                step: step.label(),
+                effect: info.id.clone(),
+                message: format!("a point effect must keep the size {:?}, it asks for {:?}", sizes[0], out_size),
+            });
+        }
+        let input = inputs.pop().expect("one input");
+        // Run in place when nothing else holds the input; otherwise on a copy.
+        Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone())
+    } else {
+        Frame::new(out_size, format)
+    };
+    let rows = band_rows_for(out_size, out.stride(), band_rows);
+    let ctx = RenderCtx { seed: step.seed, size: out_size };
+    let run_band = |band: FrameMut<'_>| -> Result<bool, RunError> {
+        let band_rows = band.rows;
+        let result = if in_place {
+            op.render_band(RSlice::from_slice(&[]), band, &ctx)
+        } else {
+            let views: Vec<_> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let r = op.input_rows(i as u32, band_rows);
+                    f.view(Rows::new(r.start.min(r.end), r.end))
+                })
+                .collect();
+            op.render_band(RSlice::from_slice(&views), band, &ctx)
+        };
+        result.into_result().map_err(|e| plugin_error(step, info, e))?;
+        Ok(true)
+    };
+    let bands = out.bands_mut(rows);
+    bands.into_par_iter().map(run_band).collect::<Result<Vec<bool>, RunError>>()?;
+    out.detect_opaque();
+    Ok(out)
+}
+
+/// Renders `chain` with named input frames; returns the outputs and a report per step.
+pub fn render(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Arc<Frame>>,
+    options: &RenderOptions,
+) -> Result<RenderResult, RunError> {
+    let quality = options.quality.unwrap_or(chain.quality);
+    let preferred = match chain.precision {
+        Precision::U8 => PixelFormat::RGBA8,
+        Precision::F32 => PixelFormat::RGBA32F,
+    };
+    for name in &chain.inputs {
+        if !inputs.contains_key(name) {
+            return Err(RunError::MissingInput {
+                name: name.clone(),
+                hint: if name == "input" {
+                    "this chain reads an image: pass it with -i FILE".into()
+                } else {
+                    format!("pass it with -i {name}=FILE")
+                },
+            });
+        }
+    }
+    let gen_size = chain
+        .size
+        .or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).map(|f| f.size()))
+        .unwrap_or(options.default_size);
+
+    // Which steps are needed, and how many later steps read each result.
+    let n = chain.steps.len();
+    let mut needed = vec![false; n];
+    let mut readers = vec![0usize; n];
+    let mut stack: Vec<usize> = chain.outputs.clone();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut needed[i], true) {
+            continue;
+        }
+        for s in &chain.steps[i].inputs {
+            if let Source::Step(j) = s {
+                stack.push(*j);
+            }
+        }
+    }
+    for (i, step) in chain.steps.iter().enumerate() {
+        if needed[i] {
+            for s in &step.inputs {
+                if let Source::Step(j) = s {
+                    readers[*j] += 1;
+                }
+            }
+        }
+    }
+    for &o in &chain.outputs {
+        readers[o] += 1;
+    }
+
+    let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
+    let mut reports = Vec::new();
+    for (i, step) in chain.steps.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        let start = Instant::now();
+        let mut frames = Vec::with_capacity(step.inputs.len());
+        for s in &step.inputs {
+            let f = match s {
+                Source::Input(name) => inputs[name].clone(),
+                Source::Step(j) => {
+                    readers[*j] -= 1;
+                    let f = results[*j].clone().expect("inputs are rendered first");
+                    if readers[*j] == 0 {
+                        // Last reader: release our hold so the step may run in place.
+                        results[*j] = None;
+                    }
+                    f
+                }
+            };
+            frames.push(f);
+        }
+        if !step.enabled {
+            let Some(first) = frames.into_iter().next() else {
+                return Err(RunError::BadPlan {
+                    step: step.label(),
+                    effect: step.effect.clone(),
+                    message: "a disabled step without input has nothing to pass through".into(),
+                });
+            };
+            reports.push(StepReport {
+                label: step.label(),
+                effect: step.effect.clone(),
+                generation: 0,
+                time: start.elapsed(),
+                size: first.size(),
+                format: first.format(),
+                skipped: true,
+            });
+            results[i] = Some(first);
+            continue;
+        }
+        let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
+            step: step.label(),
+            effect: step.effect.clone(),
+            message: "the effect is no longer loaded".into(),
+        })?;
+        let format = info.pick_format(preferred);
+        let frames: Vec<Arc<Frame>> =
+            frames.into_iter().map(|f| if f.format() == format { f } else { Arc::new(f.convert(format)) }).collect();
+        let out = render_step(step, &info, frames, format, gen_size, options.band_rows)?;
+        reports.push(StepReport {
+            label: step.label(),
+            effect: info.id.clone(),
+            generation: info.library.generation,
+            time: start.elapsed(),
+            size: out.size(),
+            format,
+            skipped: false,
+        });
+        tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = start.elapsed().as_secs_f64() * 1e3, "step done");
+        results[i] = Some(Arc::new(out));
+    }
+    let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
+    Ok(RenderResult { outputs, steps: reports })
+}

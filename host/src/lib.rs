@@ -1,0 +1,22 @@
+//! The fxchain host: loads effect plugins, validates chain files against them and renders.
+//!
+//! The flow, top-down: [`registry`] finds and loads plugin libraries (through [`loader`]),
+//! [`chain`] reads and validates a RON chain file against the registry, [`exec`] renders it on
+//! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically.
+#![deny(missing_docs)]
+
+pub mod chain;
+pub mod error;
+pub mod exec;
+pub mod frame;
+pub mod io;
+pub mod loader;
+pub mod registry;
+
+pub use chain::{Chain, ChainError, ChainSource};
+pub use error::{ImageError, LoadError, RunError};
+pub use exec::{render, RenderOptions, RenderResult};
+pub use frame::Frame;
+pub use registry::{Registry, RegistryOptions};
+
+pub use fxchain_plugin_api as api;

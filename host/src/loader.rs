@@ -1,0 +1,346 @@
+//! Finding plugin libraries and loading one: shadow copy, `abi_stable` checks, descriptors.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use fxchain_plugin_api::abi::{EffectDescriptorRef, ParamSpecRef, PluginModuleRef};
+use fxchain_plugin_api::{Access, EffectKind, FormatSet, ParamKind, ParamValue, PixelFormat, Tier};
+
+use crate::error::LoadError;
+
+/// Environment variable holding extra plugin directories (`:`-separated on Unix).
+pub const PLUGIN_PATH_ENV: &str = "FXCHAIN_PLUGIN_PATH";
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The next generation number of this process.
+pub fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A parameter schema entry, copied into host memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    /// Stable id.
+    pub id: String,
+    /// Type.
+    pub kind: ParamKind,
+    /// Default value.
+    pub default: ParamValue,
+    /// Inclusive lower bound.
+    pub min: f64,
+    /// Inclusive upper bound.
+    pub max: f64,
+    /// Unit.
+    pub unit: String,
+    /// Enum names.
+    pub choices: Vec<String>,
+    /// Documentation.
+    pub doc: String,
+}
+
+/// A library that loaded and passed its checks.
+pub struct Library {
+    /// Crate name of the plugin.
+    pub name: String,
+    /// Crate version of the plugin.
+    pub version: String,
+    /// Where it was found.
+    pub path: PathBuf,
+    /// The private copy that was actually loaded.
+    pub loaded_from: PathBuf,
+    /// BLAKE3 of the library file (stable across runs: used in cache keys and resume records).
+    pub content_hash: String,
+    /// Load generation (per process).
+    pub generation: u64,
+    module: PluginModuleRef,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Library({} {} gen {} from {})", self.name, self.version, self.generation, self.path.display())
+    }
+}
+
+impl Library {
+    /// The root module.
+    pub fn module(&self) -> PluginModuleRef {
+        self.module
+    }
+}
+
+/// One effect of a loaded library, copied into host memory.
+#[derive(Clone, Debug)]
+pub struct EffectInfo {
+    /// Unique id.
+    pub id: String,
+    /// Generator, filter or compositor.
+    pub kind: EffectKind,
+    /// Fewest inputs.
+    pub min_inputs: u32,
+    /// Most inputs.
+    pub max_inputs: u32,
+    /// The reference id for a variant.
+    pub variant_of: Option<String>,
+    /// Quality tier.
+    pub tier: Tier,
+    /// Access pattern.
+    pub access: Access,
+    /// Formats rendered.
+    pub formats: FormatSet,
+    /// Cacheable.
+    pub deterministic: bool,
+    /// One-line summary.
+    pub summary: String,
+    /// Documentation.
+    pub doc: String,
+    /// Parameters in ABI order.
+    pub params: Vec<ParamInfo>,
+    /// Index in the library's effect list.
+    pub index: u32,
+    /// The library that exports it.
+    pub library: Arc<Library>,
+}
+
+impl EffectInfo {
+    /// The reference id: `variant_of` for a variant, the own id otherwise.
+    pub fn reference_id(&self) -> &str {
+        self.variant_of.as_deref().unwrap_or(&self.id)
+    }
+    /// The parameter named `id`.
+    pub fn param(&self, id: &str) -> Option<&ParamInfo> {
+        self.params.iter().find(|p| p.id == id)
+    }
+    /// The format this effect renders best for a chain that prefers `preferred`.
+    pub fn pick_format(&self, preferred: PixelFormat) -> PixelFormat {
+        if self.formats.contains(preferred) {
+            preferred
+        } else if self.formats.contains(PixelFormat::RGBA8) {
+            PixelFormat::RGBA8
+        } else {
+            PixelFormat::RGBA32F
+        }
+    }
+}
+
+/// The plugin directories to scan, in order: `explicit` (command-line), then `FXCHAIN_PLUGIN_PATH`,
+/// then the folder of the running executable (for a cargo build, `target/<profile>/`). Each
+/// canonical path appears once; folders that do not exist are dropped.
+pub fn plugin_dirs(explicit: &[PathBuf], use_defaults: bool) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = explicit.to_vec();
+    if use_defaults {
+        if let Some(v) = std::env::var_os(PLUGIN_PATH_ENV) {
+            dirs.extend(std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()));
+        }
+        if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+            dirs.push(exe_dir.clone());
+            // Test and bench binaries live in target/<profile>/deps.
+            if exe_dir.file_name().is_some_and(|n| n == "deps") {
+                if let Some(p) = exe_dir.parent() {
+                    dirs.push(p.to_path_buf());
+                }
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    dirs.into_iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .filter(|d| d.is_dir())
+        .filter(|d| {
+            let new = !seen.contains(d);
+            seen.push(d.clone());
+            new
+        })
+        .collect()
+}
+
+/// Whether `path` is named like a shared library of this platform (`lib*.so`, `*.dylib`, `*.dll`).
+pub fn is_library_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    name.starts_with(std::env::consts::DLL_PREFIX) && name.ends_with(std::env::consts::DLL_SUFFIX)
+}
+
+/// The shared libraries directly inside `dir`, sorted by name.
+pub fn libraries_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && is_library_name(p)).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Keeps only the first lines of a long `abi_stable` report, from the first `Error:` on.
+fn summarize_abi_report(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().skip_while(|l| !l.trim_start().starts_with("Error:")).take(6).collect();
+    if lines.is_empty() {
+        text.lines().take(6).collect::<Vec<_>>().join("\n")
+    } else {
+        lines.join("\n")
+    }
+}
+
+fn classify(path: &Path, err: LibraryError) -> LoadError {
+    let path = path.to_path_buf();
+    match err {
+        LibraryError::OpenError { .. } => LoadError::NotALibrary { path, reason: err.to_string() },
+        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => LoadError::IncompatibleAbi {
+            path,
+            reason: format!(
+                "built against fxchain-plugin-api {actual_version}, this host uses {expected_version}; rebuild the plugin"
+            ),
+        },
+        LibraryError::AbiInstability(ref report) => {
+            let full = report.to_string();
+            tracing::debug!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
+            let restart = full.contains("prefix") && full.contains("mismatched");
+            LoadError::IncompatibleAbi {
+                path,
+                reason: format!(
+                    "its plugin API does not match this host's{}:\n{}",
+                    if restart { " (a restart of the host may be needed)" } else { "" },
+                    summarize_abi_report(&full)
+                ),
+            }
+        }
+        other => LoadError::Rejected { path, reason: other.to_string() },
+    }
+}
+
+/// Copies `path` to a fresh file in `cache_dir` (new inode, unique name): the dynamic loader
+/// identifies libraries by path and inode, and the build may replace the original at any time.
+fn shadow_copy(path: &Path, bytes: &[u8], cache_dir: &Path, generation: u64) -> Result<PathBuf, LoadError> {
+    let io = |e: std::io::Error| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() };
+    std::fs::create_dir_all(cache_dir).map_err(io)?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
+    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("so");
+    let target = cache_dir.join(format!("{stem}-g{generation}-p{}.{ext}", std::process::id()));
+    let mut tmp = tempfile::NamedTempFile::new_in(cache_dir).map_err(io)?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+    tmp.persist(&target).map_err(|e| io(e.error))?;
+    Ok(target)
+}
+
+fn read_param(p: ParamSpecRef) -> Result<ParamInfo, String> {
+    let default = p.default().as_enum().map_err(|_| format!("parameter `{}` has a default of unknown type", p.id()))?.clone();
+    if p.kind().name().is_none() {
+        return Err(format!("parameter `{}` has unknown type {}", p.id(), p.kind().0));
+    }
+    Ok(ParamInfo {
+        id: p.id().to_string(),
+        kind: p.kind(),
+        default,
+        min: p.min(),
+        max: p.max(),
+        unit: p.unit().to_string(),
+        choices: p.choices().iter().map(|c| c.to_string()).collect(),
+        doc: p.doc().to_string(),
+    })
+}
+
+fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Result<EffectInfo, String> {
+    let id = d.id().to_string();
+    if d.kind().name().is_none() || d.access().name().is_none() || d.tier().name().is_none() {
+        return Err(format!("effect `{id}` uses a kind, access pattern or tier this host does not know"));
+    }
+    if id.is_empty() || id.chars().any(|c| c.is_whitespace()) {
+        return Err(format!("effect id {id:?} is empty or has white space"));
+    }
+    let params = d.params().iter().map(|p| read_param(*p)).collect::<Result<Vec<_>, _>>()?;
+    let variant_of = d.variant_of().to_string();
+    Ok(EffectInfo {
+        id,
+        kind: d.kind(),
+        min_inputs: d.min_inputs(),
+        max_inputs: d.max_inputs(),
+        variant_of: (!variant_of.is_empty()).then_some(variant_of),
+        tier: d.tier(),
+        access: d.access(),
+        formats: d.formats(),
+        deterministic: d.deterministic(),
+        summary: d.summary().to_string(),
+        doc: d.doc().to_string(),
+        params,
+        index,
+        library: library.clone(),
+    })
+}
+
+/// Loads the library at `path` as a new generation: shadow copy into `cache_dir`, ABI and
+/// version checks, descriptors. The library stays mapped for the rest of the process.
+pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
+    let content_hash = blake3::hash(&bytes).to_hex().to_string();
+    let generation = next_generation();
+    let copy = shadow_copy(path, &bytes, cache_dir, generation)?;
+    let loaded = lib_header_from_path(&copy).and_then(|h| h.init_root_module::<PluginModuleRef>());
+    let module = match loaded {
+        Ok(m) => m,
+        Err(e) => {
+            // Nothing was mapped, or what was is unusable: the copy can go.
+            let _ = std::fs::remove_file(&copy);
+            return Err(classify(path, e));
+        }
+    };
+    let info = (module.library())();
+    if !info.panic_unwind {
+        return Err(LoadError::Rejected {
+            path: path.to_path_buf(),
+            reason: "built with panic = \"abort\": a panic in an effect could not be contained; build it with \
+                     panic = \"unwind\" (the default)"
+                .into(),
+        });
+    }
+    let library = Arc::new(Library {
+        name: info.name.to_string(),
+        version: info.version.to_string(),
+        path: path.to_path_buf(),
+        loaded_from: copy,
+        content_hash,
+        generation,
+        module,
+    });
+    let descriptors = (module.effects())()
+        .into_result()
+        .map_err(|e| LoadError::Rejected { path: path.to_path_buf(), reason: format!("listing its effects failed: {e}") })?;
+    let effects = descriptors
+        .iter()
+        .enumerate()
+        .map(|(i, d)| read_effect(*d, i as u32, &library))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| LoadError::Rejected { path: path.to_path_buf(), reason })?;
+    let mut ids = std::collections::HashSet::new();
+    for e in &effects {
+        if !ids.insert(e.id.as_str()) {
+            return Err(LoadError::Rejected { path: path.to_path_buf(), reason: format!("effect `{}` is exported twice", e.id) });
+        }
+    }
+    Ok((library, effects))
+}
+
+/// Removes shadow copies left in `cache_dir` by processes that no longer run.
+pub fn clean_stale_copies(cache_dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(cache_dir) else { return };
+    for entry in rd.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name.rsplit_once("-p").and_then(|(_, rest)| rest.split('.').next()).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The default cache folder for shadow copies: `$XDG_CACHE_HOME/fxchain/plugins` or the system
+/// temporary folder.
+pub fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("fxchain").join("plugins")
+}

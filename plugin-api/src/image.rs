@@ -1,0 +1,174 @@
+//! Safe views of frames for effect authors.
+
+use crate::abi::{FrameMut, FrameRef, PluginError, Rows, Size};
+use crate::pixel::Pixel;
+
+/// Read-only rows of an input image.
+#[derive(Copy, Clone)]
+pub struct Image<'a, P> {
+    data: &'a [P],
+    width: u32,
+    height: u32,
+    stride: usize,
+    rows: Rows,
+    opaque: bool,
+}
+
+impl<'a, P: Pixel> Image<'a, P> {
+    /// An image over `data` (rows of `width` pixels, `stride` pixels apart), holding every row.
+    /// Useful in tests and reference implementations.
+    pub fn new(data: &'a [P], width: u32, height: u32, stride: usize) -> Result<Self, PluginError> {
+        Self::with_rows(data, Size::new(width, height), stride, Rows::new(0, height), false)
+    }
+
+    fn with_rows(data: &'a [P], size: Size, stride: usize, rows: Rows, opaque: bool) -> Result<Self, PluginError> {
+        let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
+        if stride < size.width as usize || data.len() < needed || rows.end > size.height {
+            return Err(PluginError::failed(format!(
+                "input view of {} bytes cannot hold rows {}..{} of a {}x{} frame",
+                std::mem::size_of_val(data),
+                rows.start,
+                rows.end,
+                size.width,
+                size.height
+            )));
+        }
+        Ok(Image { data, width: size.width, height: size.height, stride, rows, opaque })
+    }
+
+    pub(crate) fn from_frame(frame: &FrameRef<'a>) -> Result<Self, PluginError> {
+        if frame.format != P::FORMAT {
+            return Err(PluginError::unsupported(format!("input frame is {}, expected {}", frame.format, P::FORMAT)));
+        }
+        let data: &[P] = bytemuck::try_cast_slice(frame.data.as_slice())
+            .map_err(|e| PluginError::failed(format!("input frame is not aligned for {}: {e}", P::FORMAT)))?;
+        let bpp = std::mem::size_of::<P>();
+        Self::with_rows(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)
+    }
+
+    /// Width of the full image.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    /// Height of the full image.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    /// Size of the full image.
+    pub fn size(&self) -> Size {
+        Size::new(self.width, self.height)
+    }
+    /// The rows this view holds (those asked for through `input_rows`).
+    pub fn rows(&self) -> Rows {
+        self.rows
+    }
+    /// Whether every alpha is 1, so premultiplying can be skipped.
+    pub fn is_opaque(&self) -> bool {
+        self.opaque
+    }
+    /// Row `y` (absolute). Panics when the view does not hold it; the panic is reported as an
+    /// error of this effect.
+    #[inline]
+    pub fn row(&self, y: u32) -> &'a [P] {
+        assert!(
+            y >= self.rows.start && y < self.rows.end,
+            "row {y} is outside the input rows {}..{} this band asked for",
+            self.rows.start,
+            self.rows.end
+        );
+        let start = (y - self.rows.start) as usize * self.stride;
+        &self.data[start..start + self.width as usize]
+    }
+    /// Row `y` clamped into the rows this view holds (edge extension).
+    #[inline]
+    pub fn row_clamped(&self, y: i64) -> &'a [P] {
+        let y = y.clamp(self.rows.start as i64, self.rows.end as i64 - 1);
+        self.row(y as u32)
+    }
+    /// The pixel at `(x, y)`.
+    #[inline]
+    pub fn get(&self, x: u32, y: u32) -> P {
+        self.row(y)[x as usize]
+    }
+}
+
+/// The output rows an effect renders in one call.
+pub struct Band<'a, P> {
+    data: &'a mut [P],
+    width: u32,
+    height: u32,
+    stride: usize,
+    rows: Rows,
+    opaque: bool,
+}
+
+impl<'a, P: Pixel> Band<'a, P> {
+    /// A band over `data` covering `rows` of a `size` image, rows `stride` pixels apart.
+    pub fn new(data: &'a mut [P], size: Size, stride: usize, rows: Rows) -> Result<Self, PluginError> {
+        Self::with_opaque(data, size, stride, rows, false)
+    }
+
+    fn with_opaque(data: &'a mut [P], size: Size, stride: usize, rows: Rows, opaque: bool) -> Result<Self, PluginError> {
+        let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
+        if stride < size.width as usize || data.len() < needed || rows.end > size.height {
+            return Err(PluginError::failed(format!(
+                "output band of {} pixels cannot hold rows {}..{} of a {}x{} frame",
+                data.len(),
+                rows.start,
+                rows.end,
+                size.width,
+                size.height
+            )));
+        }
+        Ok(Band { data, width: size.width, height: size.height, stride, rows, opaque })
+    }
+
+    pub(crate) fn from_frame(frame: FrameMut<'a>) -> Result<Self, PluginError> {
+        if frame.format != P::FORMAT {
+            return Err(PluginError::unsupported(format!("output frame is {}, expected {}", frame.format, P::FORMAT)));
+        }
+        let bpp = std::mem::size_of::<P>();
+        let data: &mut [P] = bytemuck::try_cast_slice_mut(frame.data.into_mut_slice())
+            .map_err(|e| PluginError::failed(format!("output frame is not aligned for {}: {e}", P::FORMAT)))?;
+        Self::with_opaque(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)
+    }
+
+    /// Width of the full image.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    /// Height of the full image.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    /// Size of the full image.
+    pub fn size(&self) -> Size {
+        Size::new(self.width, self.height)
+    }
+    /// The rows of the image this band covers.
+    pub fn rows(&self) -> Rows {
+        self.rows
+    }
+    /// For point effects rendered in place: whether every alpha of the input is 1.
+    pub fn is_opaque(&self) -> bool {
+        self.opaque
+    }
+    /// Row `y` (absolute, within [`Band::rows`]).
+    #[inline]
+    pub fn row_mut(&mut self, y: u32) -> &mut [P] {
+        assert!(y >= self.rows.start && y < self.rows.end, "row {y} is outside the band {:?}", self.rows);
+        let start = (y - self.rows.start) as usize * self.stride;
+        &mut self.data[start..start + self.width as usize]
+    }
+    /// Every row of the band with its absolute `y`.
+    pub fn rows_mut(&mut self) -> impl Iterator<Item = (u32, &mut [P])> + '_ {
+        let width = self.width as usize;
+        let start = self.rows.start;
+        let n = self.rows.len() as usize;
+        self.data
+            .chunks_mut(self.stride)
+            .take(n)
+            .enumerate()
+            .map(move |(i, row)| (start + i as u32, &mut row[..width]))
+    }
+}
