@@ -99,8 +99,11 @@ pub fn convert_span(src: &str, s: ron::error::Span) -> Span {
 }
 
 fn options() -> ron::Options {
-    // Depth limit: a hostile file cannot overflow the stack.
-    ron::Options::default().with_recursion_limit(64)
+    // Depth limit: a hostile file cannot overflow the stack. Optional fields are written plainly
+    // (`seed: 7`, not `seed: Some(7)`).
+    ron::Options::default()
+        .with_recursion_limit(64)
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
 }
 
 /// Reads `src` as a chain file. On a syntax error, returns it with its span.

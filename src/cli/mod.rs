@@ -1,0 +1,112 @@
+//! Command-line interface.
+
+mod chain_cmd;
+mod plugins;
+mod report;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use fxchain_host::{Registry, RegistryOptions};
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Some work failed.
+    pub const FAILED: i32 = 1;
+    /// Bad usage or a bad chain.
+    pub const USAGE: i32 = 2;
+    /// The environment is unusable (no plugins, unwritable output folder).
+    pub const ENV: i32 = 3;
+}
+
+/// Image effects from dynamically loaded plugins, chained in RON files.
+#[derive(Parser, Debug)]
+#[command(name = "fxchain", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Plugin directory to search first (repeatable). `FXCHAIN_PLUGIN_PATH` and the executable's
+    /// folder are searched after these.
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    plugin_dirs: Vec<PathBuf>,
+    /// Load only the plugin directories given with --plugin-dir.
+    #[arg(long, global = true)]
+    no_default_plugins: bool,
+    /// More log output (-v info, -vv debug). `RUST_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render a chain to image files.
+    Run(run::RunArgs),
+    /// List and describe the loaded effects.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+    /// Check and edit chain files.
+    #[command(subcommand)]
+    Chain(chain_cmd::ChainCommand),
+}
+
+impl Global {
+    /// Loads the registry and reports libraries that failed, as warnings.
+    pub fn registry(&self) -> Registry {
+        let options = RegistryOptions {
+            plugin_dirs: self.plugin_dirs.clone(),
+            use_default_dirs: !self.no_default_plugins,
+            ..Default::default()
+        };
+        let registry = Registry::load(&options);
+        if !self.quiet {
+            for e in registry.errors() {
+                eprintln!("warning: plugin not loaded: {e}");
+            }
+            for w in registry.warnings() {
+                eprintln!("warning: {w}");
+            }
+        }
+        registry
+    }
+}
+
+fn init_logging(g: &Global) {
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+        }
+    };
+    init_logging(&cli.global);
+    match cli.command {
+        Command::Run(args) => run::run(&cli.global, args),
+        Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
+        Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
+    }
+}

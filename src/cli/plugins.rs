@@ -1,0 +1,169 @@
+//! `fxchain plugins …`.
+
+use clap::Subcommand;
+use fxchain_host::api::{ParamKind, ParamValue};
+use fxchain_host::loader::{EffectInfo, ParamInfo};
+use serde_json::json;
+
+use super::{exit, Global};
+
+/// Plugin commands.
+#[derive(Subcommand, Debug)]
+pub enum PluginsCommand {
+    /// List every effect with its kind, variants and library.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an effect's parameter schema and variants.
+    Describe {
+        /// Effect id, e.g. blur.gaussian.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Formats a parameter value the way chain files write it.
+pub fn value_text(p: &ParamInfo, v: &ParamValue) -> String {
+    match v {
+        ParamValue::Float(x) => format!("{x:?}"),
+        ParamValue::Int(i) => i.to_string(),
+        ParamValue::Bool(b) => b.to_string(),
+        ParamValue::Color(c) => {
+            let b = |x: f32| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+            if c[3] >= 1.0 {
+                format!("\"#{:02x}{:02x}{:02x}\"", b(c[0]), b(c[1]), b(c[2]))
+            } else {
+                format!("\"#{:02x}{:02x}{:02x}{:02x}\"", b(c[0]), b(c[1]), b(c[2]), b(c[3]))
+            }
+        }
+        ParamValue::Enum(i) => format!("{:?}", p.choices.get(*i as usize).map(String::as_str).unwrap_or("?")),
+        ParamValue::Text(s) => format!("{:?}", s.as_str()),
+        _ => "?".into(),
+    }
+}
+
+fn range_text(p: &ParamInfo) -> String {
+    match p.kind {
+        ParamKind::FLOAT | ParamKind::INT if p.min.is_finite() || p.max.is_finite() => {
+            format!("{}..={}", p.min, p.max)
+        }
+        ParamKind::ENUM => p.choices.join(" | "),
+        _ => String::new(),
+    }
+}
+
+fn param_json(p: &ParamInfo) -> serde_json::Value {
+    json!({
+        "id": p.id, "type": p.kind.to_string(), "default": value_text(p, &p.default).trim_matches('"'),
+        "min": p.min.is_finite().then_some(p.min), "max": p.max.is_finite().then_some(p.max),
+        "unit": p.unit, "choices": p.choices, "doc": p.doc,
+    })
+}
+
+fn effect_json(e: &EffectInfo) -> serde_json::Value {
+    json!({
+        "id": e.id, "kind": e.kind.to_string(), "access": e.access.to_string(), "tier": e.tier.to_string(),
+        "variant_of": e.variant_of, "inputs": [e.min_inputs, e.max_inputs], "deterministic": e.deterministic,
+        "formats": { "rgba8": e.formats.contains(fxchain_host::api::PixelFormat::RGBA8), "rgba32f": e.formats.contains(fxchain_host::api::PixelFormat::RGBA32F) },
+        "summary": e.summary, "doc": e.doc,
+        "library": { "name": e.library.name, "version": e.library.version, "path": e.library.path, "generation": e.library.generation, "hash": e.library.content_hash },
+        "params": e.params.iter().map(param_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs a plugins subcommand.
+pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
+    let registry = g.registry();
+    match cmd {
+        PluginsCommand::List { json } => {
+            if json {
+                let list: Vec<_> = registry.all().map(|e| effect_json(e)).collect();
+                println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+                return exit::OK;
+            }
+            let refs: Vec<_> = registry.references().collect();
+            println!("{:<28} {:<11} {:<7} {:<24} {:<26} summary", "effect", "kind", "access", "variants", "library");
+            for e in &refs {
+                let variants: Vec<String> =
+                    registry.variants_of(&e.id).iter().skip(1).map(|v| format!("{} ({})", v.tier, v.id.rsplit('.').next().unwrap_or(""))).collect();
+                println!(
+                    "{:<28} {:<11} {:<7} {:<24} {:<26} {}",
+                    e.id,
+                    e.kind.to_string(),
+                    e.access.to_string(),
+                    if variants.is_empty() { "-".to_string() } else { variants.join(", ") },
+                    format!("{} {}", e.library.name, e.library.version),
+                    e.summary
+                );
+            }
+            println!(
+                "\n{} effects ({} with variants) from {} libraries",
+                refs.len(),
+                registry.all().count() - refs.len(),
+                registry.libraries().len()
+            );
+            if refs.is_empty() {
+                return exit::ENV;
+            }
+            exit::OK
+        }
+        PluginsCommand::Describe { id, json } => {
+            let Some(e) = registry.effect(&id) else {
+                eprintln!(
+                    "error: no effect `{id}`{}",
+                    registry.suggest(&id).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+                );
+                return exit::USAGE;
+            };
+            let variants = registry.variants_of(e.reference_id());
+            if json {
+                let mut v = effect_json(e);
+                v["variants"] = variants.iter().map(|x| json!({"id": x.id, "tier": x.tier.to_string()})).collect();
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                return exit::OK;
+            }
+            println!("{}  ({}, {} access)", e.id, e.kind, e.access);
+            println!("  {}", e.summary);
+            if !e.doc.is_empty() {
+                println!("  {}", e.doc);
+            }
+            println!(
+                "  library: {} {}  ({}, generation {})",
+                e.library.name,
+                e.library.version,
+                e.library.path.display(),
+                e.library.generation
+            );
+            if let Some(r) = &e.variant_of {
+                println!("  variant of: {r} (tier {})", e.tier);
+            }
+            if variants.len() > 1 {
+                println!("  variants:");
+                for v in variants {
+                    println!("    {:<28} {}", v.id, v.tier);
+                }
+            }
+            if e.params.is_empty() {
+                println!("  parameters: none");
+            } else {
+                println!("  parameters:");
+                for p in &e.params {
+                    println!(
+                        "    {:<14} {:<7} default {:<12} {:<22} {}{}",
+                        p.id,
+                        p.kind.to_string(),
+                        value_text(p, &p.default),
+                        range_text(p),
+                        if p.unit.is_empty() { String::new() } else { format!("[{}] ", p.unit) },
+                        p.doc
+                    );
+                }
+            }
+            exit::OK
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `fxchain run`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use fxchain_host::api::{PixelFormat, Tier};
+use fxchain_host::chain::{self, Override, Precision};
+use fxchain_host::io::{load_image, save_image, ImageLimits, OutputFormat};
+use fxchain_host::{ChainSource, Frame, RenderOptions};
+
+use super::{exit, report, Global};
+
+/// Arguments of `fxchain run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The chain file (RON).
+    chain: PathBuf,
+    /// Input image, as FILE or NAME=FILE for chains with several named inputs.
+    #[arg(short, long = "input", value_name = "[NAME=]FILE")]
+    inputs: Vec<String>,
+    /// Output file (format from the extension: png, jpg, webp, tiff). Repeat it for chains with
+    /// several outputs, or give a folder ending in `/`.
+    #[arg(short, long = "output", value_name = "FILE", required = true)]
+    outputs: Vec<PathBuf>,
+    /// Override a parameter: STEP.PARAM=VALUE (STEP is a step id, effect id or number).
+    #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
+    sets: Vec<String>,
+    /// Quality profile: fast, balanced or quality (picks each effect's variant).
+    #[arg(long)]
+    quality: Option<String>,
+    /// JPEG quality 1..=100.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
+    jpeg_quality: u8,
+}
+
+fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut out = Vec::new();
+    let mut positional = names.iter();
+    for a in args {
+        match a.split_once('=') {
+            Some((name, file)) if !name.is_empty() && !name.contains(['/', '\\']) => out.push((name.to_string(), PathBuf::from(file))),
+            _ => {
+                let name = positional.next().cloned().unwrap_or_else(|| "input".to_string());
+                out.push((name, PathBuf::from(a)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<PathBuf>, String> {
+    let n = chain.outputs.len();
+    if outputs.len() == 1 && (outputs[0].to_string_lossy().ends_with('/') || outputs[0].is_dir()) {
+        let dir = &outputs[0];
+        return Ok(chain
+            .outputs
+            .iter()
+            .map(|&i| {
+                let s = &chain.steps[i];
+                dir.join(format!("{}.png", s.id.clone().unwrap_or_else(|| format!("step{}", i + 1))))
+            })
+            .collect());
+    }
+    if outputs.len() != n {
+        return Err(format!("the chain has {n} output(s) but {} -o path(s) were given", outputs.len()));
+    }
+    Ok(outputs.to_vec())
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(g: &Global, args: RunArgs) -> i32 {
+    let started = Instant::now();
+    let overrides: Vec<Override> = match args.sets.iter().map(|s| s.parse()).collect::<Result<_, String>>() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: --set {e}");
+            return exit::USAGE;
+        }
+    };
+    let quality = match args.quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(q)) => {
+            eprintln!("error: --quality {q}: expected fast, balanced or quality");
+            return exit::USAGE;
+        }
+    };
+    let registry = g.registry();
+    if registry.all().next().is_none() {
+        eprintln!(
+            "error: no effects are loaded (searched: {}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
+            registry.dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return exit::ENV;
+    }
+    let source = match ChainSource::from_path(&args.chain) {
+        Ok(s) => s,
+        Err(e) => {
+            report::chain_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let chain = match chain::validate(source, &registry, &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            report::chain_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let outputs = match output_paths(&args.outputs, &chain) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    for o in &outputs {
+        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            eprintln!("error: output folder {} does not exist", dir.display());
+            return exit::ENV;
+        }
+        if OutputFormat::from_path(o).is_none() {
+            eprintln!("error: {}: unknown output format; use .png, .jpg, .webp or .tiff", o.display());
+            return exit::USAGE;
+        }
+    }
+    let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
+    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
+    let named = match parse_inputs(&args.inputs, &chain.inputs) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    for (name, path) in named {
+        if outputs.iter().any(|o| same_file(o, &path)) {
+            eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
+            return exit::USAGE;
+        }
+        match load_image(&path, format, ImageLimits::default()) {
+            Ok(f) => {
+                frames.insert(name, Arc::new(f));
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        }
+    }
+    let options = RenderOptions { quality, ..Default::default() };
+    let result = match fxchain_host::render(&chain, &registry, &frames, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return if matches!(e, fxchain_host::RunError::MissingInput { .. }) { exit::USAGE } else { exit::FAILED };
+        }
+    };
+    if !g.quiet {
+        for s in &result.steps {
+            if s.skipped {
+                eprintln!("  {:<28} {:<26} skipped", s.label, s.effect);
+            } else {
+                eprintln!(
+                    "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}",
+                    s.label,
+                    s.effect,
+                    s.generation,
+                    s.size.width,
+                    s.size.height,
+                    s.format.to_string(),
+                    report::ms(s.time)
+                );
+            }
+        }
+    }
+    for (frame, path) in result.outputs.iter().zip(&outputs) {
+        let fmt = match OutputFormat::from_path(path) {
+            Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
+            Some(f) => f,
+            None => OutputFormat::Png,
+        };
+        if let Err(e) = save_image(frame, path, fmt) {
+            eprintln!("error: {e}");
+            return exit::FAILED;
+        }
+        if !g.quiet {
+            eprintln!("wrote {} ({}x{})", path.display(), frame.size().width, frame.size().height);
+        }
+    }
+    tracing::info!("done in {}", report::ms(started.elapsed()));
+    exit::OK
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
