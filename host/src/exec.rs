@@ -101,7 +101,12 @@ fn plugin_error(step: &Step, info: &EffectInfo, e: fxchain_plugin_api::PluginErr
 }
 
 /// Prepares `info` for inputs of `sizes`.
-pub fn prepare(info: &EffectInfo, params: &[fxchain_plugin_api::ParamValue], sizes: &[Size], prep: &PrepareInfo) -> Result<PreparedOpBox, fxchain_plugin_api::PluginError> {
+pub fn prepare(
+    info: &EffectInfo,
+    params: &[fxchain_plugin_api::ParamValue],
+    sizes: &[Size],
+    prep: &PrepareInfo,
+) -> Result<PreparedOpBox, fxchain_plugin_api::PluginError> {
     let module = info.library.module();
     let values: RVec<ParamValueNE> = params.iter().cloned().map(ParamValueNE::new).collect();
     (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()
@@ -121,7 +126,12 @@ pub fn render_step(
     let prep = PrepareInfo { seed: step.seed, size: gen_size, format };
     let op = prepare(info, &step.params, &sizes, &prep).map_err(|e| plugin_error(step, info, e))?;
     let out_size = op.output_size();
-    if out_size.width == 0 || out_size.height == 0 || out_size.width > MAX_SIDE || out_size.height > MAX_SIDE || out_size.pixels() > MAX_PIXELS {
+    if out_size.width == 0
+        || out_size.height == 0
+        || out_size.width > MAX_SIDE
+        || out_size.height > MAX_SIDE
+        || out_size.pixels() > MAX_PIXELS
+    {
         return Err(RunError::BadPlan {
             step: step.label(),
             effect: info.id.clone(),

@@ -70,16 +70,26 @@ pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Resu
     if size.width == 0 || size.height == 0 {
         return Err(decode("the image is empty".into()));
     }
-    let high_precision = !matches!(img, DynamicImage::ImageLuma8(_) | DynamicImage::ImageLumaA8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_));
+    let high_precision = !matches!(
+        img,
+        DynamicImage::ImageLuma8(_)
+            | DynamicImage::ImageLumaA8(_)
+            | DynamicImage::ImageRgb8(_)
+            | DynamicImage::ImageRgba8(_)
+    );
     Ok(match format {
-        PixelFormat::RGBA32F if high_precision || format == PixelFormat::RGBA32F => Frame::from_rgba32f(size, img.to_rgba32f().as_raw()),
+        PixelFormat::RGBA32F if high_precision || format == PixelFormat::RGBA32F => {
+            Frame::from_rgba32f(size, img.to_rgba32f().as_raw())
+        }
         _ => Frame::from_rgba8(size, img.to_rgba8().as_raw()),
     })
 }
 
 fn classify(path: &Path, e: image::ImageError) -> ImageError {
     match e {
-        image::ImageError::Limits(l) => ImageError::Limits { path: path.to_path_buf(), reason: format!("exceeds the decoding limits: {l}") },
+        image::ImageError::Limits(l) => {
+            ImageError::Limits { path: path.to_path_buf(), reason: format!("exceeds the decoding limits: {l}") }
+        }
         other => ImageError::Decode { path: path.to_path_buf(), reason: other.to_string() },
     }
 }

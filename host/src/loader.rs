@@ -224,7 +224,8 @@ fn shadow_copy(path: &Path, bytes: &[u8], cache_dir: &Path, generation: u64) -> 
 }
 
 fn read_param(p: ParamSpecRef) -> Result<ParamInfo, String> {
-    let default = p.default().as_enum().map_err(|_| format!("parameter `{}` has a default of unknown type", p.id()))?.clone();
+    let default =
+        p.default().as_enum().map_err(|_| format!("parameter `{}` has a default of unknown type", p.id()))?.clone();
     if p.kind().name().is_none() {
         return Err(format!("parameter `{}` has unknown type {}", p.id(), p.kind().0));
     }
@@ -302,9 +303,10 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
         generation,
         module,
     });
-    let descriptors = (module.effects())()
-        .into_result()
-        .map_err(|e| LoadError::Rejected { path: path.to_path_buf(), reason: format!("listing its effects failed: {e}") })?;
+    let descriptors = (module.effects())().into_result().map_err(|e| LoadError::Rejected {
+        path: path.to_path_buf(),
+        reason: format!("listing its effects failed: {e}"),
+    })?;
     let effects = descriptors
         .iter()
         .enumerate()
@@ -314,7 +316,10 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
     let mut ids = std::collections::HashSet::new();
     for e in &effects {
         if !ids.insert(e.id.as_str()) {
-            return Err(LoadError::Rejected { path: path.to_path_buf(), reason: format!("effect `{}` is exported twice", e.id) });
+            return Err(LoadError::Rejected {
+                path: path.to_path_buf(),
+                reason: format!("effect `{}` is exported twice", e.id),
+            });
         }
     }
     Ok((library, effects))
@@ -325,7 +330,8 @@ pub fn clean_stale_copies(cache_dir: &Path) {
     let Ok(rd) = std::fs::read_dir(cache_dir) else { return };
     for entry in rd.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(pid) = name.rsplit_once("-p").and_then(|(_, rest)| rest.split('.').next()).and_then(|p| p.parse::<u32>().ok())
+        let Some(pid) =
+            name.rsplit_once("-p").and_then(|(_, rest)| rest.split('.').next()).and_then(|p| p.parse::<u32>().ok())
         else {
             continue;
         };

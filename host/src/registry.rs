@@ -162,11 +162,7 @@ impl Registry {
             Tier::BALANCED => &[Tier::BALANCED, Tier::QUALITY, Tier::FAST],
             _ => &[Tier::QUALITY, Tier::BALANCED, Tier::FAST],
         };
-        order
-            .iter()
-            .find_map(|t| candidates.iter().find(|c| c.tier == *t))
-            .or_else(|| candidates.first())
-            .cloned()
+        order.iter().find_map(|t| candidates.iter().find(|c| c.tier == *t)).or_else(|| candidates.first()).cloned()
     }
 
     /// The known effect id closest to `id`, for "did you mean" messages.

@@ -116,7 +116,8 @@ pub trait ErasedEffect: Send + Sync {
     /// Static facts.
     fn meta(&self) -> Meta;
     /// Prepares for one image.
-    fn prepare(&self, params: &[ParamValue], inputs: &[Size], info: &PrepareInfo) -> Result<PreparedOpBox, PluginError>;
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], info: &PrepareInfo)
+        -> Result<PreparedOpBox, PluginError>;
 }
 
 /// A boxed [`ErasedEffect`].
@@ -165,7 +166,12 @@ impl<T: PointFilter> PreparedOp for PointOp<T> {
     fn input_rows(&self, _input: u32, output: Rows) -> Rows {
         output
     }
-    fn render_band(&self, _inputs: RSlice<'_, FrameRef<'_>>, output: FrameMut<'_>, _ctx: &RenderCtx) -> RResult<(), PluginError> {
+    fn render_band(
+        &self,
+        _inputs: RSlice<'_, FrameRef<'_>>,
+        output: FrameMut<'_>,
+        _ctx: &RenderCtx,
+    ) -> RResult<(), PluginError> {
         guard(|| {
             with_pixel!(output.format, P => {
                 let mut band = Band::<P>::from_frame(output)?;
@@ -193,7 +199,12 @@ impl<T: Filter> PreparedOp for FilterOp<T> {
         let r = self.effect.input_rows(&self.plan, output, self.input);
         Rows::new(r.start.min(self.input.height), r.end.min(self.input.height))
     }
-    fn render_band(&self, inputs: RSlice<'_, FrameRef<'_>>, output: FrameMut<'_>, _ctx: &RenderCtx) -> RResult<(), PluginError> {
+    fn render_band(
+        &self,
+        inputs: RSlice<'_, FrameRef<'_>>,
+        output: FrameMut<'_>,
+        _ctx: &RenderCtx,
+    ) -> RResult<(), PluginError> {
         guard(|| {
             let [input] = inputs.as_slice() else {
                 return Err(PluginError::unsupported(format!("{} takes one input, got {}", T::ID, inputs.len())));
@@ -222,7 +233,12 @@ impl<T: Generator> PreparedOp for GeneratorOp<T> {
     fn input_rows(&self, _input: u32, _output: Rows) -> Rows {
         Rows::default()
     }
-    fn render_band(&self, _inputs: RSlice<'_, FrameRef<'_>>, output: FrameMut<'_>, _ctx: &RenderCtx) -> RResult<(), PluginError> {
+    fn render_band(
+        &self,
+        _inputs: RSlice<'_, FrameRef<'_>>,
+        output: FrameMut<'_>,
+        _ctx: &RenderCtx,
+    ) -> RResult<(), PluginError> {
         guard(|| {
             with_pixel!(output.format, P => {
                 let mut band = Band::<P>::from_frame(output)?;
@@ -250,10 +266,20 @@ impl<T: Compositor> PreparedOp for CompositorOp<T> {
         let r = self.effect.input_rows(&self.plan, input, output, *size);
         Rows::new(r.start.min(size.height), r.end.min(size.height))
     }
-    fn render_band(&self, inputs: RSlice<'_, FrameRef<'_>>, output: FrameMut<'_>, _ctx: &RenderCtx) -> RResult<(), PluginError> {
+    fn render_band(
+        &self,
+        inputs: RSlice<'_, FrameRef<'_>>,
+        output: FrameMut<'_>,
+        _ctx: &RenderCtx,
+    ) -> RResult<(), PluginError> {
         guard(|| {
             if inputs.len() != self.inputs.len() {
-                return Err(PluginError::unsupported(format!("{} prepared for {} inputs, got {}", T::ID, self.inputs.len(), inputs.len())));
+                return Err(PluginError::unsupported(format!(
+                    "{} prepared for {} inputs, got {}",
+                    T::ID,
+                    self.inputs.len(),
+                    inputs.len()
+                )));
             }
             with_pixel!(output.format, P => {
                 let images = inputs.iter().map(Image::<P>::from_frame).collect::<Result<Vec<_>, _>>()?;
@@ -348,7 +374,12 @@ impl<T: PointFilter> ErasedEffect for Erased<PointMarker<T>> {
             params: T::Params::schema(),
         }
     }
-    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _info: &PrepareInfo) -> Result<PreparedOpBox, PluginError> {
+    fn prepare(
+        &self,
+        params: &[ParamValue],
+        inputs: &[Size],
+        _info: &PrepareInfo,
+    ) -> Result<PreparedOpBox, PluginError> {
         let size = single_input(T::ID, inputs)?;
         let params = T::Params::from_values(params)?;
         Ok(boxed_op(PointOp { effect: T::default(), params, size }))
@@ -371,7 +402,12 @@ impl<T: Filter> ErasedEffect for Erased<FilterMarker<T>> {
             params: T::Params::schema(),
         }
     }
-    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _info: &PrepareInfo) -> Result<PreparedOpBox, PluginError> {
+    fn prepare(
+        &self,
+        params: &[ParamValue],
+        inputs: &[Size],
+        _info: &PrepareInfo,
+    ) -> Result<PreparedOpBox, PluginError> {
         let input = single_input(T::ID, inputs)?;
         let effect = T::default();
         let plan = effect.plan(T::Params::from_values(params)?, input)?;
@@ -396,7 +432,12 @@ impl<T: Generator> ErasedEffect for Erased<GeneratorMarker<T>> {
             params: T::Params::schema(),
         }
     }
-    fn prepare(&self, params: &[ParamValue], _inputs: &[Size], info: &PrepareInfo) -> Result<PreparedOpBox, PluginError> {
+    fn prepare(
+        &self,
+        params: &[ParamValue],
+        _inputs: &[Size],
+        info: &PrepareInfo,
+    ) -> Result<PreparedOpBox, PluginError> {
         let effect = T::default();
         let plan = effect.plan(T::Params::from_values(params)?, info.size, info.seed)?;
         Ok(boxed_op(GeneratorOp { effect, plan, size: info.size }))
@@ -419,7 +460,12 @@ impl<T: Compositor> ErasedEffect for Erased<CompositorMarker<T>> {
             params: T::Params::schema(),
         }
     }
-    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _info: &PrepareInfo) -> Result<PreparedOpBox, PluginError> {
+    fn prepare(
+        &self,
+        params: &[ParamValue],
+        inputs: &[Size],
+        _info: &PrepareInfo,
+    ) -> Result<PreparedOpBox, PluginError> {
         let n = inputs.len() as u32;
         if n < T::MIN_INPUTS || n > T::MAX_INPUTS {
             return Err(PluginError::unsupported(format!(

@@ -43,7 +43,13 @@ impl<'a, P: Pixel> Image<'a, P> {
         let data: &[P] = bytemuck::try_cast_slice(frame.data.as_slice())
             .map_err(|e| PluginError::failed(format!("input frame is not aligned for {}: {e}", P::FORMAT)))?;
         let bpp = std::mem::size_of::<P>();
-        Self::with_rows(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)
+        Self::with_rows(
+            data,
+            Size::new(frame.width, frame.height),
+            frame.stride as usize / bpp,
+            frame.rows,
+            frame.opaque,
+        )
     }
 
     /// Width of the full image.
@@ -108,7 +114,13 @@ impl<'a, P: Pixel> Band<'a, P> {
         Self::with_opaque(data, size, stride, rows, false)
     }
 
-    fn with_opaque(data: &'a mut [P], size: Size, stride: usize, rows: Rows, opaque: bool) -> Result<Self, PluginError> {
+    fn with_opaque(
+        data: &'a mut [P],
+        size: Size,
+        stride: usize,
+        rows: Rows,
+        opaque: bool,
+    ) -> Result<Self, PluginError> {
         let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
         if stride < size.width as usize || data.len() < needed || rows.end > size.height {
             return Err(PluginError::failed(format!(
@@ -130,7 +142,13 @@ impl<'a, P: Pixel> Band<'a, P> {
         let bpp = std::mem::size_of::<P>();
         let data: &mut [P] = bytemuck::try_cast_slice_mut(frame.data.into_mut_slice())
             .map_err(|e| PluginError::failed(format!("output frame is not aligned for {}: {e}", P::FORMAT)))?;
-        Self::with_opaque(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)
+        Self::with_opaque(
+            data,
+            Size::new(frame.width, frame.height),
+            frame.stride as usize / bpp,
+            frame.rows,
+            frame.opaque,
+        )
     }
 
     /// Width of the full image.
@@ -165,10 +183,6 @@ impl<'a, P: Pixel> Band<'a, P> {
         let width = self.width as usize;
         let start = self.rows.start;
         let n = self.rows.len() as usize;
-        self.data
-            .chunks_mut(self.stride)
-            .take(n)
-            .enumerate()
-            .map(move |(i, row)| (start + i as u32, &mut row[..width]))
+        self.data.chunks_mut(self.stride).take(n).enumerate().map(move |(i, row)| (start + i as u32, &mut row[..width]))
     }
 }

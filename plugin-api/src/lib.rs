@@ -21,8 +21,8 @@ pub use traits::{Compositor, Filter, Generator, PointFilter};
 /// Everything an effect author needs: `use fxchain_plugin_api::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        export_plugin, f32_to_u8, u8_to_f32, Access, Band, Color, Compositor, Filter, FormatSet, Generator, Image, ParamEnum, Params, Pixel,
-        PluginError, PointFilter, Rgba8, RgbaF32, Rows, Size, Tier,
+        export_plugin, f32_to_u8, u8_to_f32, Access, Band, Color, Compositor, Filter, FormatSet, Generator, Image,
+        ParamEnum, Params, Pixel, PluginError, PointFilter, Rgba8, RgbaF32, Rows, Size, Tier,
     };
 }
 

@@ -77,8 +77,7 @@ pub fn field<T: ParamField>(values: &[ParamValue], index: usize, id: &str) -> Re
 /// Parses a default given as a string literal; used by the derive.
 #[doc(hidden)]
 pub fn default_from_str<T: ParamField>(text: &str, id: &str) -> T {
-    T::parse_default(text)
-        .unwrap_or_else(|| panic!("parameter `{id}`: default {text:?} is not a valid {}", T::KIND))
+    T::parse_default(text).unwrap_or_else(|| panic!("parameter `{id}`: default {text:?} is not a valid {}", T::KIND))
 }
 
 macro_rules! float_field {

@@ -87,7 +87,12 @@ pub trait Filter: Default + Send + Sync + 'static {
     }
 
     /// Renders the output rows of `output` from `input`.
-    fn render<P: Pixel>(&self, plan: &Self::Plan, input: &Image<'_, P>, output: &mut Band<'_, P>) -> Result<(), PluginError>;
+    fn render<P: Pixel>(
+        &self,
+        plan: &Self::Plan,
+        input: &Image<'_, P>,
+        output: &mut Band<'_, P>,
+    ) -> Result<(), PluginError>;
 }
 
 /// An effect that synthesizes an image. Each pixel must depend only on `(x, y)`, the parameters
@@ -160,5 +165,10 @@ pub trait Compositor: Default + Send + Sync + 'static {
     }
 
     /// Renders the rows of `output`.
-    fn render<P: Pixel>(&self, plan: &Self::Plan, inputs: &[Image<'_, P>], output: &mut Band<'_, P>) -> Result<(), PluginError>;
+    fn render<P: Pixel>(
+        &self,
+        plan: &Self::Plan,
+        inputs: &[Image<'_, P>],
+        output: &mut Band<'_, P>,
+    ) -> Result<(), PluginError>;
 }

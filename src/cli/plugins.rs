@@ -88,8 +88,12 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             let refs: Vec<_> = registry.references().collect();
             println!("{:<28} {:<11} {:<7} {:<24} {:<26} summary", "effect", "kind", "access", "variants", "library");
             for e in &refs {
-                let variants: Vec<String> =
-                    registry.variants_of(&e.id).iter().skip(1).map(|v| format!("{} ({})", v.tier, v.id.rsplit('.').next().unwrap_or(""))).collect();
+                let variants: Vec<String> = registry
+                    .variants_of(&e.id)
+                    .iter()
+                    .skip(1)
+                    .map(|v| format!("{} ({})", v.tier, v.id.rsplit('.').next().unwrap_or("")))
+                    .collect();
                 println!(
                     "{:<28} {:<11} {:<7} {:<24} {:<26} {}",
                     e.id,

@@ -11,7 +11,8 @@ pub fn chain_error(e: &ChainError) {
         eprintln!("error: {e}");
         return;
     }
-    let theme = if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let theme =
+        if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     for d in &diags {
         let mut out = String::new();

@@ -41,7 +41,9 @@ fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBu
     let mut positional = names.iter();
     for a in args {
         match a.split_once('=') {
-            Some((name, file)) if !name.is_empty() && !name.contains(['/', '\\']) => out.push((name.to_string(), PathBuf::from(file))),
+            Some((name, file)) if !name.is_empty() && !name.contains(['/', '\\']) => {
+                out.push((name.to_string(), PathBuf::from(file)))
+            }
             _ => {
                 let name = positional.next().cloned().unwrap_or_else(|| "input".to_string());
                 out.push((name, PathBuf::from(a)));

@@ -48,7 +48,10 @@ impl miette::Diagnostic for ChainDiagnostic {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let s = self.span?;
         let len = s.end.offset.saturating_sub(s.start.offset).max(1);
-        Some(Box::new(std::iter::once(miette::LabeledSpan::new_primary_with_span(Some("here".into()), (s.start.offset, len)))))
+        Some(Box::new(std::iter::once(miette::LabeledSpan::new_primary_with_span(
+            Some("here".into()),
+            (s.start.offset, len),
+        ))))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)

@@ -27,13 +27,17 @@ impl ChainSource {
     /// Reads a chain file. Invalid UTF-8 is an error with its position.
     pub fn from_path(path: &Path) -> Result<Arc<ChainSource>, ChainError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ChainError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
+        let bytes =
+            std::fs::read(path).map_err(|e| ChainError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let valid = std::str::from_utf8(valid).unwrap_or_default();
             let line = valid.matches('\n').count() + 1;
             let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            ChainError::Io { path: path.to_path_buf(), reason: format!("{name}:{line}:{col}: the file is not valid UTF-8") }
+            ChainError::Io {
+                path: path.to_path_buf(),
+                reason: format!("{name}:{line}:{col}: the file is not valid UTF-8"),
+            }
         })?;
         Ok(Arc::new(ChainSource { name, path: Some(path.to_path_buf()), text }))
     }

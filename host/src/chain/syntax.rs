@@ -88,7 +88,10 @@ fn to_pos(src: &str, p: ron::error::Position) -> Pos {
 pub fn convert_span(src: &str, s: ron::error::Span) -> Span {
     let mut start = to_pos(src, s.start);
     let end = to_pos(src, s.end);
-    if start.offset > 0 && src.as_bytes().get(start.offset - 1) == Some(&b'"') && src.as_bytes().get(end.offset.wrapping_sub(1)) == Some(&b'"') {
+    if start.offset > 0
+        && src.as_bytes().get(start.offset - 1) == Some(&b'"')
+        && src.as_bytes().get(end.offset.wrapping_sub(1)) == Some(&b'"')
+    {
         start.offset -= 1;
         start.col -= 1;
     }
@@ -101,9 +104,7 @@ pub fn convert_span(src: &str, s: ron::error::Span) -> Span {
 fn options() -> ron::Options {
     // Depth limit: a hostile file cannot overflow the stack. Optional fields are written plainly
     // (`seed: 7`, not `seed: Some(7)`).
-    ron::Options::default()
-        .with_recursion_limit(64)
-        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+    ron::Options::default().with_recursion_limit(64).with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
 }
 
 /// Reads `src` as a chain file. On a syntax error, returns it with its span.
@@ -135,7 +136,10 @@ fn describe_ron_error(e: &ron::Error) -> String {
             let hint = crate::chain::closest(found, expected.iter().copied())
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            format!("unknown field `{found}`; expected one of {}{hint}", expected.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "))
+            format!(
+                "unknown field `{found}`; expected one of {}{hint}",
+                expected.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            )
         }
         ron::Error::ExceededRecursionLimit => "the file nests values too deeply (more than 64 levels)".into(),
         _ => text,
@@ -154,10 +158,10 @@ pub struct ChainFile {
     pub size: Option<(u32, u32)>,
     /// Quality profile: `Fast`, `Balanced` or `Quality`.
     #[serde(default)]
-    pub quality: Option<Spanned<String>>,
+    pub quality: Option<QualityLit>,
     /// Working precision: `U8` or `F32`.
     #[serde(default)]
-    pub precision: Option<Spanned<String>>,
+    pub precision: Option<PrecisionLit>,
     /// Names of the chain's input images (default: `["input"]`).
     #[serde(default)]
     pub inputs: Option<Vec<Spanned<String>>>,
@@ -197,7 +201,32 @@ pub struct StepFile {
     pub inputs: Option<Vec<Spanned<String>>>,
     /// Quality profile for this step only.
     #[serde(default)]
-    pub quality: Option<Spanned<String>>,
+    pub quality: Option<QualityLit>,
+}
+
+/// A quality profile as written (`Fast`, `Balanced`, `Quality`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum QualityLit {
+    /// Cheapest variants.
+    #[serde(alias = "fast")]
+    Fast,
+    /// Balanced variants.
+    #[serde(alias = "balanced")]
+    Balanced,
+    /// Reference implementations.
+    #[serde(alias = "quality")]
+    Quality,
+}
+
+/// A working precision as written (`U8`, `F32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PrecisionLit {
+    /// 8 bits per channel where possible.
+    #[serde(alias = "u8")]
+    U8,
+    /// 32-bit floats.
+    #[serde(alias = "f32")]
+    F32,
 }
 
 /// Parameters in the order written.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use fxchain_plugin_api::{Color, EffectKind, ParamKind, ParamValue, Size, Tier};
 
-use super::syntax::{self, ChainFile, Lit, Spanned, StepFile};
+use super::syntax::{self, ChainFile, Lit, PrecisionLit, QualityLit, Spanned, StepFile};
 use super::{closest, Chain, ChainDiagnostic, ChainError, ChainSource, Precision, Source, Step};
 use crate::loader::{EffectInfo, ParamInfo};
 use crate::registry::Registry;
@@ -46,12 +46,12 @@ impl Errors {
     }
 }
 
-fn parse_tier(s: &Spanned<String>, errors: &mut Errors) -> Option<Tier> {
-    let t = Tier::from_name(&s.value);
-    if t.is_none() {
-        errors.push(format!("unknown quality `{}`", s.value), s.index, Some("expected Fast, Balanced or Quality".into()));
+fn tier(q: QualityLit) -> Tier {
+    match q {
+        QualityLit::Fast => Tier::FAST,
+        QualityLit::Balanced => Tier::BALANCED,
+        QualityLit::Quality => Tier::QUALITY,
     }
-    t
 }
 
 fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -74,7 +74,10 @@ pub(crate) fn convert(effect: &str, spec: &ParamInfo, lit: &Lit) -> Result<Param
             return Err((format!("{name} must be a finite number, got {lit}"), None));
         }
         if x < spec.min || x > spec.max {
-            return Err((format!("{name} is {lit}, out of its range {}..={}", fmt_num(spec.min), fmt_num(spec.max)), None));
+            return Err((
+                format!("{name} is {lit}, out of its range {}..={}", fmt_num(spec.min), fmt_num(spec.max)),
+                None,
+            ));
         }
         Ok(())
     };
@@ -100,8 +103,12 @@ pub(crate) fn convert(effect: &str, spec: &ParamInfo, lit: &Lit) -> Result<Param
         },
         ParamKind::COLOR => {
             let c = match lit {
-                Lit::Str(s) => Color::parse_hex(s)
-                    .ok_or_else(|| (format!("{name}: `{s}` is not a colour"), Some("write \"#rrggbb\", \"#rrggbbaa\" or (r, g, b, a) in 0..1".into())))?,
+                Lit::Str(s) => Color::parse_hex(s).ok_or_else(|| {
+                    (
+                        format!("{name}: `{s}` is not a colour"),
+                        Some("write \"#rrggbb\", \"#rrggbbaa\" or (r, g, b, a) in 0..1".into()),
+                    )
+                })?,
                 Lit::List(v) if (3..=4).contains(&v.len()) => {
                     if v.iter().any(|x| !x.is_finite() || *x < 0.0 || *x > 1.0) {
                         return Err((format!("{name}: colour channels must be in 0..1, got {lit}"), None));
@@ -116,7 +123,10 @@ pub(crate) fn convert(effect: &str, spec: &ParamInfo, lit: &Lit) -> Result<Param
             Lit::Str(s) => match spec.choices.iter().position(|c| c.eq_ignore_ascii_case(s)) {
                 Some(i) => Ok(ParamValue::Enum(i as u32)),
                 None => Err((
-                    format!("{name}: `{s}` is not one of {}", spec.choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "{name}: `{s}` is not one of {}",
+                        spec.choices.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    ),
                     did_you_mean(s, spec.choices.iter().map(String::as_str)),
                 )),
             },
@@ -144,7 +154,11 @@ fn kind_phrase(k: ParamKind) -> &'static str {
 
 fn fmt_num(x: f64) -> String {
     if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         format!("{x}")
     }
@@ -170,7 +184,8 @@ fn find_step(file: &ChainFile, selector: &str) -> Result<usize, String> {
     if let Some(i) = file.steps.iter().position(|s| s.id.as_ref().is_some_and(|id| id.value == selector)) {
         return Ok(i);
     }
-    let by_effect: Vec<usize> = file.steps.iter().enumerate().filter(|(_, s)| s.effect.value == selector).map(|(i, _)| i).collect();
+    let by_effect: Vec<usize> =
+        file.steps.iter().enumerate().filter(|(_, s)| s.effect.value == selector).map(|(i, _)| i).collect();
     match by_effect.as_slice() {
         [one] => Ok(*one),
         [] => Err(format!("--set: no step has the id or effect `{selector}`")),
@@ -199,15 +214,10 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
         }
     }
 
-    let quality = file.quality.as_ref().and_then(|q| parse_tier(q, &mut errors)).unwrap_or(Tier::QUALITY);
-    let precision = match &file.precision {
-        None => Precision::U8,
-        Some(p) if p.value.eq_ignore_ascii_case("u8") => Precision::U8,
-        Some(p) if p.value.eq_ignore_ascii_case("f32") => Precision::F32,
-        Some(p) => {
-            errors.push(format!("unknown precision `{}`", p.value), p.index, Some("expected U8 or F32".into()));
-            Precision::U8
-        }
+    let quality = file.quality.map(tier).unwrap_or(Tier::QUALITY);
+    let precision = match file.precision {
+        Some(PrecisionLit::F32) => Precision::F32,
+        _ => Precision::U8,
     };
     let size = match file.size {
         Some((w, h)) if w == 0 || h == 0 || w > 1 << 16 || h > 1 << 16 => {
@@ -239,10 +249,14 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
                 errors.push(format!("step id `{}` is used twice", id.value), id.index, None);
             }
         }
-        let step_quality = step_quality.as_ref().and_then(|q| parse_tier(q, &mut errors));
+        let step_quality = step_quality.map(tier);
         let info: Option<Arc<EffectInfo>> = registry.effect(&effect.value).cloned();
         let Some(info) = info else {
-            errors.push(format!("unknown effect `{}`", effect.value), effect.index, registry.suggest(&effect.value).map(|s| format!("did you mean `{s}`?")));
+            errors.push(
+                format!("unknown effect `{}`", effect.value),
+                effect.index,
+                registry.suggest(&effect.value).map(|s| format!("did you mean `{s}`?")),
+            );
             steps.push(placeholder(index, id, effect, chain_seed));
             continue;
         };
@@ -253,7 +267,11 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             let Some(pos) = info.params.iter().position(|p| p.id == key.value) else {
                 let known: Vec<&str> = info.params.iter().map(|p| p.id.as_str()).collect();
                 let help = did_you_mean(&key.value, known.iter().copied()).or_else(|| {
-                    Some(if known.is_empty() { "this effect takes no parameters".into() } else { format!("its parameters are {}", known.join(", ")) })
+                    Some(if known.is_empty() {
+                        "this effect takes no parameters".into()
+                    } else {
+                        format!("its parameters are {}", known.join(", "))
+                    })
                 });
                 errors.push(format!("`{}` has no parameter `{}`", info.id, key.value), key.index, help);
                 continue;
@@ -269,7 +287,8 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
                         errors.push(
                             format!("unknown variable `{s}`"),
                             lit.index,
-                            did_you_mean(&s[1..], file.vars.keys().map(String::as_str)).or(Some("define it under `vars`".into())),
+                            did_you_mean(&s[1..], file.vars.keys().map(String::as_str))
+                                .or(Some("define it under `vars`".into())),
                         );
                         continue;
                     }
@@ -293,7 +312,11 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
         // Inputs.
         let written: Option<Vec<&Spanned<String>>> = match (input, inputs) {
             (Some(_), Some(list)) => {
-                errors.push("give either `input` or `inputs`, not both", list.first().map_or(usize::MAX, |s| s.index), None);
+                errors.push(
+                    "give either `input` or `inputs`, not both",
+                    list.first().map_or(usize::MAX, |s| s.index),
+                    None,
+                );
                 None
             }
             (Some(one), None) => Some(vec![one]),
@@ -301,6 +324,7 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             (None, None) => None,
         };
         let mut sources = Vec::new();
+        let errors_before = errors.list.len();
         match written {
             Some(list) => {
                 for r in list {
@@ -319,7 +343,8 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
                     } else if input_names.contains(&r.value.as_str()) {
                         sources.push(Source::Input(r.value.clone()));
                     } else {
-                        let names = ids.keys().map(String::as_str).chain(input_names.iter().copied()).collect::<Vec<_>>();
+                        let names =
+                            ids.keys().map(String::as_str).chain(input_names.iter().copied()).collect::<Vec<_>>();
                         errors.push(
                             format!("input `{}` is neither an earlier step's id nor a chain input", r.value),
                             r.index,
@@ -329,11 +354,14 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
                 }
             }
             None if info.kind == EffectKind::GENERATOR => {}
-            None if index == 0 => sources.push(Source::Input(input_names.first().copied().unwrap_or("input").to_string())),
+            None if index == 0 => {
+                sources.push(Source::Input(input_names.first().copied().unwrap_or("input").to_string()))
+            }
             None => sources.push(Source::Step(index - 1)),
         }
         let n = sources.len() as u32;
-        if n < info.min_inputs || n > info.max_inputs {
+        let bad_refs = errors.list.len() > errors_before;
+        if !bad_refs && (n < info.min_inputs || n > info.max_inputs) {
             let want = if info.min_inputs == info.max_inputs {
                 format!("{}", info.min_inputs)
             } else {
@@ -379,7 +407,11 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             .filter_map(|o| match ids.get(&o.value) {
                 Some(&i) => Some(i),
                 None => {
-                    errors.push(format!("output `{}` is not a step id", o.value), o.index, did_you_mean(&o.value, ids.keys().map(String::as_str)));
+                    errors.push(
+                        format!("output `{}` is not a step id", o.value),
+                        o.index,
+                        did_you_mean(&o.value, ids.keys().map(String::as_str)),
+                    );
                     None
                 }
             })

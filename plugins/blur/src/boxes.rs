@@ -18,7 +18,8 @@ pub fn box_radii(sigma: f32) -> [usize; 3] {
     }
     let wl = wl.max(1);
     let wu = wl + 2;
-    let m = ((12.0 * s * s - n * (wl * wl) as f64 - 4.0 * n * wl as f64 - 3.0 * n) / (-4.0 * wl as f64 - 4.0)).round() as i64;
+    let m = ((12.0 * s * s - n * (wl * wl) as f64 - 4.0 * n * wl as f64 - 3.0 * n) / (-4.0 * wl as f64 - 4.0)).round()
+        as i64;
     let mut r = [0usize; 3];
     for (i, slot) in r.iter_mut().enumerate() {
         let w = if (i as i64) < m { wl } else { wu };

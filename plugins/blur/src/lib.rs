@@ -38,7 +38,8 @@ pub struct GaussianBlur;
 impl Filter for GaussianBlur {
     const ID: &'static str = "blur.gaussian";
     const SUMMARY: &'static str = "Gaussian blur (separable, exact kernel covering ±3σ).";
-    const DOC: &'static str = "Quality reference. Alpha is premultiplied while blurring so transparent pixels do not bleed colour.";
+    const DOC: &'static str =
+        "Quality reference. Alpha is premultiplied while blurring so transparent pixels do not bleed colour.";
     type Params = GaussianParams;
     type Plan = (GaussianParams, Vec<f32>);
 
@@ -49,7 +50,12 @@ impl Filter for GaussianBlur {
     fn input_rows(&self, (p, k): &Self::Plan, output: Rows, input: Size) -> Rows {
         rows_needed(output, (k.len() / 2) as u32, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, (p, k): &Self::Plan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        (p, k): &Self::Plan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         if k.len() == 1 {
             copy_band(input, out);
         } else {
@@ -78,7 +84,12 @@ impl Filter for GaussianBlurFast {
     fn input_rows(&self, (p, r): &Self::Plan, output: Rows, input: Size) -> Rows {
         rows_needed(output, r.iter().sum::<usize>() as u32, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, (p, r): &Self::Plan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        (p, r): &Self::Plan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         if r.iter().all(|&x| x == 0) {
             copy_band(input, out);
         } else {
@@ -161,12 +172,18 @@ fn sharpen_rows<P: Pixel>(orig: &[P], blurred: &[P], out: &mut [P], p: &UnsharpP
     }
 }
 
-fn unsharp_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: &UnsharpParams, blur: impl FnOnce(&mut Band<'_, P>)) {
+fn unsharp_band<P: Pixel>(
+    input: &Image<'_, P>,
+    out: &mut Band<'_, P>,
+    p: &UnsharpParams,
+    blur: impl FnOnce(&mut Band<'_, P>),
+) {
     let rows = out.rows();
     let w = input.width() as usize;
     let mut tmp = vec![P::default(); w * rows.len() as usize];
     {
-        let mut band = Band::new(&mut tmp, Size::new(input.width(), input.height()), w, rows).expect("band sized to fit");
+        let mut band =
+            Band::new(&mut tmp, Size::new(input.width(), input.height()), w, rows).expect("band sized to fit");
         blur(&mut band);
     }
     for (y, row) in out.rows_mut() {
@@ -193,7 +210,12 @@ impl Filter for Unsharp {
     fn input_rows(&self, (p, k): &Self::Plan, output: Rows, input: Size) -> Rows {
         rows_needed(output, (k.len() / 2) as u32, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, (p, k): &Self::Plan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        (p, k): &Self::Plan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         unsharp_band(input, out, p, |b| convolve_band(input, b, k, k, p.border));
         Ok(())
     }
@@ -218,7 +240,12 @@ impl Filter for UnsharpFast {
     fn input_rows(&self, (p, r): &Self::Plan, output: Rows, input: Size) -> Rows {
         rows_needed(output, r.iter().sum::<usize>() as u32, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, (p, r): &Self::Plan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        (p, r): &Self::Plan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         unsharp_band(input, out, p, |b| boxes::box_blur_band(input, b, r, p.border));
         Ok(())
     }
@@ -227,7 +254,9 @@ impl Filter for UnsharpFast {
 /// Loads the premultiplied pixel at `(x, y)` with border handling (used by the sampling filters).
 #[inline]
 pub(crate) fn sample<P: Pixel>(input: &Image<'_, P>, x: i64, y: i64, border: Border, opaque: bool) -> [f32; 4] {
-    let (Some(sx), Some(sy)) = (border.index(x, input.width()), border.index(y, input.height())) else { return [0.0; 4] };
+    let (Some(sx), Some(sy)) = (border.index(x, input.width()), border.index(y, input.height())) else {
+        return [0.0; 4];
+    };
     let mut px = [[0f32; 4]; 1];
     load_premul(&input.row_clamped(sy as i64)[sx..sx + 1], &mut px, opaque);
     px[0]

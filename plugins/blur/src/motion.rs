@@ -43,10 +43,12 @@ impl Filter for MotionBlur {
         let offsets: Vec<(f32, f32)> = if p.length <= 0.0 {
             vec![(0.0, 0.0)]
         } else {
-            (0..n).map(|i| {
-                let t = (i as f32 / (n - 1) as f32 - 0.5) * p.length;
-                (t * c, -t * s)
-            }).collect()
+            (0..n)
+                .map(|i| {
+                    let t = (i as f32 / (n - 1) as f32 - 0.5) * p.length;
+                    (t * c, -t * s)
+                })
+                .collect()
         };
         let reach = offsets.iter().map(|o| o.1.abs().ceil() as u32 + 1).max().unwrap_or(0);
         Ok(MotionPlan { offsets, reach, border: p.border })
@@ -109,7 +111,12 @@ impl Filter for Median {
     fn input_rows(&self, p: &MedianParams, output: Rows, input: Size) -> Rows {
         rows_needed(output, p.radius, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &MedianParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &MedianParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let r = p.radius as i64;
         let n = ((2 * r + 1) * (2 * r + 1)) as usize;
         let mut win: [Vec<f32>; 4] = std::array::from_fn(|_| Vec::with_capacity(n));

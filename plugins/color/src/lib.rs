@@ -107,12 +107,12 @@ pub struct LevelsParams {
     pub out_white: f32,
 }
 channel_filter!(
-    /// Levels as in photo editors.
-    Levels, "color.levels", "Input range, midtone gamma and output range.", LevelsParams, |p, c| {
-        let span = (p.in_white - p.in_black).max(1e-6);
-        let t = ((c - p.in_black) / span).clamp(0.0, 1.0).powf(1.0 / p.gamma);
-        p.out_black + t * (p.out_white - p.out_black)
-    });
+/// Levels as in photo editors.
+Levels, "color.levels", "Input range, midtone gamma and output range.", LevelsParams, |p, c| {
+    let span = (p.in_white - p.in_black).max(1e-6);
+    let t = ((c - p.in_black) / span).clamp(0.0, 1.0).powf(1.0 / p.gamma);
+    p.out_black + t * (p.out_white - p.out_black)
+});
 
 channel_filter!(
     /// Inverts R, G and B.
@@ -149,11 +149,11 @@ pub struct PosterizeParams {
     pub levels: u32,
 }
 channel_filter!(
-    /// Reduces each channel to a few levels.
-    Posterize, "color.posterize", "Quantizes each channel to N evenly spaced levels.", PosterizeParams, |p, c| {
-        let n = (p.levels - 1) as f32;
-        (c.clamp(0.0, 1.0) * n).round() / n
-    });
+/// Reduces each channel to a few levels.
+Posterize, "color.posterize", "Quantizes each channel to N evenly spaced levels.", PosterizeParams, |p, c| {
+    let n = (p.levels - 1) as f32;
+    (c.clamp(0.0, 1.0) * n).round() / n
+});
 
 /// Parameters of `color.saturation`.
 #[derive(Params)]
@@ -272,7 +272,12 @@ impl PointFilter for Tint {
         let k = p.amount;
         map_pixels(row, |px| {
             let l = luma(px);
-            RgbaF32::new(px.r + (l * p.color.r - px.r) * k, px.g + (l * p.color.g - px.g) * k, px.b + (l * p.color.b - px.b) * k, px.a)
+            RgbaF32::new(
+                px.r + (l * p.color.r - px.r) * k,
+                px.g + (l * p.color.g - px.g) * k,
+                px.b + (l * p.color.b - px.b) * k,
+                px.a,
+            )
         });
     }
 }
@@ -345,12 +350,18 @@ impl PointFilter for Vignette {
                 let t = ((d - p.radius) / p.softness).clamp(0.0, 1.0);
                 let t = t * t * (3.0 - 2.0 * t) * p.strength;
                 let c = px.to_f32();
-                *px = P::from_f32(RgbaF32::new(c.r + (p.color.r - c.r) * t, c.g + (p.color.g - c.g) * t, c.b + (p.color.b - c.b) * t, c.a));
+                *px = P::from_f32(RgbaF32::new(
+                    c.r + (p.color.r - c.r) * t,
+                    c.g + (p.color.g - c.g) * t,
+                    c.b + (p.color.b - c.b) * t,
+                    c.a,
+                ));
             }
         }
     }
 }
 
 export_plugin!(
-    Brightness, Contrast, Saturation, Hue, Gamma, Levels, Invert, Grayscale, Sepia, Threshold, Posterize, Tint, Balance, Vignette
+    Brightness, Contrast, Saturation, Hue, Gamma, Levels, Invert, Grayscale, Sepia, Threshold, Posterize, Tint,
+    Balance, Vignette
 );

@@ -104,7 +104,16 @@ pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
 
 /// Fractal sum (fBm) of `octaves` layers of `base`, normalized to 0..1.
 #[inline]
-pub fn fbm(x: f32, y: f32, seed: u64, octaves: u32, gain: f32, lacunarity: f32, base: fn(f32, f32, u64) -> f32, signed: bool) -> f32 {
+pub fn fbm(
+    x: f32,
+    y: f32,
+    seed: u64,
+    octaves: u32,
+    gain: f32,
+    lacunarity: f32,
+    base: fn(f32, f32, u64) -> f32,
+    signed: bool,
+) -> f32 {
     let (mut sum, mut amp, mut freq, mut norm) = (0.0, 1.0, 1.0, 0.0);
     for o in 0..octaves.max(1) {
         let s = seed.wrapping_add(o as u64 * 0x9E37_79B9);

@@ -49,7 +49,12 @@ impl Filter for Crop {
     fn input_rows(&self, &(_, y, _): &Self::Plan, output: Rows, _: Size) -> Rows {
         Rows::new(output.start + y, output.end + y)
     }
-    fn render<P: Pixel>(&self, &(x, y0, size): &Self::Plan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        &(x, y0, size): &Self::Plan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         for (y, row) in out.rows_mut() {
             row.copy_from_slice(&input.row(y + y0)[x as usize..(x + size.width) as usize]);
         }

@@ -220,7 +220,12 @@ impl Filter for Resize {
     fn input_rows(&self, plan: &ResizePlan, output: Rows, _: Size) -> Rows {
         input_rows(plan, output)
     }
-    fn render<P: Pixel>(&self, plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        plan: &ResizePlan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         render(plan, input, out);
         Ok(())
     }
@@ -247,7 +252,12 @@ impl Filter for ResizeFast {
     fn input_rows(&self, plan: &ResizePlan, output: Rows, _: Size) -> Rows {
         input_rows(plan, output)
     }
-    fn render<P: Pixel>(&self, plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        plan: &ResizePlan,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         render(plan, input, out);
         Ok(())
     }

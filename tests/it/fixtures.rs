@@ -1,0 +1,171 @@
+//! Libraries that must not load, and plugins that fail while rendering.
+
+use std::collections::HashMap;
+
+use fxchain_host::chain;
+use fxchain_host::{ChainSource, LoadError, Registry, RegistryOptions, RenderOptions, RunError};
+
+use crate::support::{dir_with, fixture, fxchain, plugin_dir, registry, stderr, stdout};
+
+fn load(dir: &std::path::Path) -> Registry {
+    let cache = tempfile::tempdir().unwrap();
+    Registry::load(&RegistryOptions {
+        plugin_dirs: vec![dir.to_path_buf()],
+        cache_dir: Some(cache.keep()),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_reported_and_others_load() {
+    let not = fixture("not-a-plugin");
+    let good =
+        plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let dir = dir_with(&[&not, &good]);
+    std::fs::write(dir.path().join("libjunk.so"), b"this is not an ELF file").unwrap();
+    let reg = load(dir.path());
+    assert!(reg.effect("color.invert").is_some());
+    assert_eq!(reg.errors().len(), 2, "{:?}", reg.errors());
+    let by_name =
+        |n: &str| reg.errors().iter().find(|e| e.path().file_name().unwrap() == n).unwrap_or_else(|| panic!("{n}"));
+    assert!(
+        matches!(by_name("libnot_a_plugin.so"), LoadError::NotAPlugin { .. }),
+        "{:?}",
+        by_name("libnot_a_plugin.so")
+    );
+    let junk = by_name("libjunk.so");
+    assert!(matches!(junk, LoadError::NotALibrary { .. }), "{junk:?}");
+    assert!(junk.to_string().contains("libjunk.so: not a loadable shared library"), "{junk}");
+}
+
+#[test]
+fn a_plugin_built_against_an_incompatible_api_is_refused() {
+    // A copy of plugin-api with its ABI version bumped, and the template built against it.
+    let lib = crate::support::build_crate(
+        &crate::support::root().join("examples/plugin-template"),
+        "template-api-0.2",
+        |dir| {
+            let api = dir.join("api");
+            crate::support::copy_dir(&crate::support::root().join("plugin-api"), &api);
+            let m = api.join("Cargo.toml");
+            let t = std::fs::read_to_string(&m).unwrap().replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1);
+            let t = t
+                .replace("edition.workspace = true", "edition = \"2021\"")
+                .replace("license.workspace = true", "")
+                .replace("abi_stable.workspace = true", "abi_stable = \"0.11\"")
+                .replace("bytemuck.workspace = true", "bytemuck = { version = \"1\", features = [\"derive\"] }");
+            std::fs::write(&m, t).unwrap();
+            let mm = api.join("macros/Cargo.toml");
+            let t = std::fs::read_to_string(&mm)
+                .unwrap()
+                .replace("edition.workspace = true", "edition = \"2021\"")
+                .replace("license.workspace = true", "");
+            std::fs::write(&mm, t).unwrap();
+            let manifest = dir.join("Cargo.toml");
+            let t = std::fs::read_to_string(&manifest).unwrap();
+            let t = t
+                .lines()
+                .map(|l| {
+                    if l.starts_with("fxchain-plugin-api") {
+                        "fxchain-plugin-api = { path = \"api\" }".to_string()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            std::fs::write(&manifest, t).unwrap();
+        },
+    );
+    let good =
+        plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let dir = dir_with(&[&lib, &good]);
+    // The layout checker keeps global state, so incompatible libraries are loaded in a child process.
+    let cwd = tempfile::tempdir().unwrap();
+    let o = fxchain(&["plugins", "list"], &[dir.path()], cwd.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("libfxchain_template.so: incompatible plugin ABI"), "{err}");
+    assert!(err.contains("0.2.0"), "{err}");
+    assert!(stdout(&o).contains("color.invert"));
+    assert!(!stdout(&o).contains("template.duotone"));
+}
+
+fn run_fixture(chain_text: &str) -> Result<(), RunError> {
+    let lib = fixture("panicking");
+    let dir = dir_with(&[&lib]);
+    let reg = load(dir.path());
+    assert!(reg.errors().is_empty(), "{:?}", reg.errors());
+    let chain = chain::validate(ChainSource::from_text("f.ron", chain_text), &reg, &[]).unwrap();
+    let input = fxchain_host::Frame::from_rgba8(fxchain_host::api::Size::new(8, 8), &[128; 256]);
+    let inputs = HashMap::from([("input".to_string(), std::sync::Arc::new(input))]);
+    fxchain_host::render(&chain, &reg, &inputs, &RenderOptions { band_rows: Some(2), ..Default::default() }).map(|_| ())
+}
+
+#[test]
+fn a_panic_while_rendering_fails_the_run_and_the_process_survives() {
+    let err = run_fixture(r#"(steps: [(effect: "fixture.panic_render", params: {"row": 5})])"#).unwrap_err();
+    match &err {
+        RunError::Plugin { effect, library, message, panicked, .. } => {
+            assert_eq!(effect, "fixture.panic_render");
+            assert!(library.starts_with("fxchain-fixture-panicking 0.1.0"), "{library}");
+            assert!(*panicked);
+            assert!(message.contains("fixture panic at row 5"), "{message}");
+            assert!(message.contains("src/lib.rs"), "{message}");
+        }
+        other => panic!("unexpected {other}"),
+    }
+    // A panic while preparing, and a returned error, are errors too.
+    let err = run_fixture(r#"(steps: [(effect: "fixture.panic_plan")])"#).unwrap_err();
+    assert!(err.to_string().contains("fixture.panic_plan") && err.to_string().contains("index out of bounds"), "{err}");
+    let err = run_fixture(r#"(steps: [(effect: "fixture.fail_render")])"#).unwrap_err();
+    assert!(err.to_string().contains("the fixture refuses to render"), "{err}");
+    // The process is alive and other plugins still work.
+    let reg = registry();
+    let c = chain::validate(
+        ChainSource::from_text("ok.ron", r#"(size: (2, 2), steps: [(effect: "generate.solid")])"#),
+        reg,
+        &[],
+    )
+    .unwrap();
+    assert!(fxchain_host::render(&c, reg, &HashMap::new(), &RenderOptions::default()).is_ok());
+}
+
+#[test]
+fn a_panicking_plugin_fails_the_cli_run_with_exit_1() {
+    let lib = fixture("panicking");
+    let dir = dir_with(&[&lib]);
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("p.ron"), r#"(steps: [(effect: "fixture.panic_render", params: {"row": 0})])"#)
+        .unwrap();
+    let input = crate::support::root().join("examples/images/sample.png");
+    let o = fxchain(&["run", "p.ron", "-i", input.to_str().unwrap(), "-o", "out.png"], &[dir.path()], cwd.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("fixture.panic_render") && err.contains("fxchain-fixture-panicking") && err.contains("panicked"),
+        "{err}"
+    );
+    assert!(!cwd.path().join("out.png").exists());
+}
+
+#[test]
+fn impossible_output_sizes_are_refused() {
+    let lib = fixture("wrong-size");
+    let dir = dir_with(&[&lib]);
+    let reg = load(dir.path());
+    let input = std::sync::Arc::new(fxchain_host::Frame::from_rgba8(fxchain_host::api::Size::new(4, 4), &[0; 64]));
+    for id in ["fixture.zero_size", "fixture.huge_size"] {
+        let c = chain::validate(ChainSource::from_text("w.ron", format!(r#"(steps: [(effect: "{id}")])"#)), &reg, &[])
+            .unwrap();
+        let err = fxchain_host::render(
+            &c,
+            &reg,
+            &HashMap::from([("input".to_string(), input.clone())]),
+            &RenderOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, RunError::BadPlan { .. }), "{err}");
+        assert!(err.to_string().contains(id) && err.to_string().contains("output"), "{err}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary (it links once) with a module per concern. The tests build the
+//! plugins and fixture crates they need with cargo themselves.
+
+mod chain_errors;
+mod cli;
+mod fixtures;
+mod library;
+mod support;
+mod template;
