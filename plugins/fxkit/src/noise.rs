@@ -102,26 +102,31 @@ pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     lerp(lerp(n00, n10, u), lerp(n01, n11, u), v) * std::f32::consts::FRAC_1_SQRT_2
 }
 
-/// Fractal sum (fBm) of `octaves` layers of `base`, normalized to 0..1.
-#[inline]
-pub fn fbm(
-    x: f32,
-    y: f32,
-    seed: u64,
-    octaves: u32,
-    gain: f32,
-    lacunarity: f32,
-    base: fn(f32, f32, u64) -> f32,
-    signed: bool,
-) -> f32 {
-    let (mut sum, mut amp, mut freq, mut norm) = (0.0, 1.0, 1.0, 0.0);
-    for o in 0..octaves.max(1) {
-        let s = seed.wrapping_add(o as u64 * 0x9E37_79B9);
-        let n = base(x * freq, y * freq, s);
-        sum += amp * if signed { n * 0.5 + 0.5 } else { n };
-        norm += amp;
-        amp *= gain;
-        freq *= lacunarity;
+/// Fractal Brownian motion: a sum of octaves of a base noise.
+#[derive(Copy, Clone, Debug)]
+pub struct Fbm {
+    /// Number of layers.
+    pub octaves: u32,
+    /// Amplitude ratio between successive octaves.
+    pub gain: f32,
+    /// Frequency ratio between successive octaves.
+    pub lacunarity: f32,
+}
+
+impl Fbm {
+    /// The fractal sum of `base` at `(x, y)`, normalized to 0..1 (`signed` bases in -1..1 are
+    /// mapped to 0..1 first).
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32, seed: u64, base: fn(f32, f32, u64) -> f32, signed: bool) -> f32 {
+        let (mut sum, mut amp, mut freq, mut norm) = (0.0, 1.0, 1.0, 0.0);
+        for o in 0..self.octaves.max(1) {
+            let s = seed.wrapping_add(o as u64 * 0x9E37_79B9);
+            let n = base(x * freq, y * freq, s);
+            sum += amp * if signed { n * 0.5 + 0.5 } else { n };
+            norm += amp;
+            amp *= self.gain;
+            freq *= self.lacunarity;
+        }
+        sum / norm
     }
-    sum / norm
 }

@@ -1,7 +1,7 @@
 //! Value and Perlin noise with fBm octaves.
 
 use fxchain_plugin_api::prelude::*;
-use fxkit::noise::{fbm, perlin, value};
+use fxkit::noise::{perlin, value, Fbm};
 
 use crate::{fill, mix};
 
@@ -35,7 +35,8 @@ type Base = fn(f32, f32, u64) -> f32;
 
 fn sample(p: &NoiseParams, seed: u64, base: Base, signed: bool, x: f32, y: f32) -> RgbaF32 {
     let (u, v) = (x / p.scale, y / p.scale);
-    let n = |s: u64| fbm(u, v, s, p.octaves, p.gain, p.lacunarity, base, signed).clamp(0.0, 1.0);
+    let f = Fbm { octaves: p.octaves, gain: p.gain, lacunarity: p.lacunarity };
+    let n = |s: u64| f.sample(u, v, s, base, signed).clamp(0.0, 1.0);
     if p.rgb {
         RgbaF32::new(n(seed), n(seed ^ 0xA5A5_5A5A), n(seed ^ 0x5A5A_A5A5), 1.0)
     } else {

@@ -184,7 +184,7 @@ impl Generator for Checker {
         let (a, b) = (P::from_f32(p.a.to_rgbaf32()), P::from_f32(p.b.to_rgbaf32()));
         for (y, row) in out.rows_mut() {
             for (x, px) in row.iter_mut().enumerate() {
-                *px = if ((x as u32 / p.cell) + (y / p.cell)) % 2 == 0 { a } else { b };
+                *px = if ((x as u32 / p.cell) + (y / p.cell)).is_multiple_of(2) { a } else { b };
             }
         }
         Ok(())
