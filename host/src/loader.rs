@@ -273,6 +273,12 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
 /// version checks, descriptors. The library stays mapped for the rest of the process.
 pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
+    // Every plugin exports abi_stable's library header under this fixed name. Checking for it
+    // before `dlopen` keeps the host from running the initializers of unrelated libraries.
+    const HEADER_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
+    if !bytes.windows(HEADER_SYMBOL.len()).any(|w| w == HEADER_SYMBOL) {
+        return Err(LoadError::NotAPlugin { path: path.to_path_buf() });
+    }
     let content_hash = blake3::hash(&bytes).to_hex().to_string();
     let generation = next_generation();
     let copy = shadow_copy(path, &bytes, cache_dir, generation)?;

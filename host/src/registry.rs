@@ -47,16 +47,33 @@ impl Registry {
         let cache_dir = options.cache_dir.clone().unwrap_or_else(loader::default_cache_dir);
         loader::clean_stale_copies(&cache_dir);
         let dirs = loader::plugin_dirs(&options.plugin_dirs, options.use_default_dirs);
-        let mut files: Vec<PathBuf> = Vec::new();
-        for f in options.libraries.iter().cloned().chain(dirs.iter().flat_map(|d| loader::libraries_in(d))) {
-            let canonical = f.canonicalize().unwrap_or(f);
-            if !files.contains(&canonical) {
-                files.push(canonical);
+        let explicit = loader::plugin_dirs(&options.plugin_dirs, false);
+        let mut files: Vec<(PathBuf, bool)> = Vec::new();
+        for f in &options.libraries {
+            files.push((f.canonicalize().unwrap_or_else(|_| f.clone()), true));
+        }
+        for d in &dirs {
+            for f in loader::libraries_in(d) {
+                let canonical = f.canonicalize().unwrap_or(f);
+                if !files.iter().any(|(p, _)| *p == canonical) {
+                    files.push((canonical, explicit.contains(d)));
+                }
             }
         }
         let mut registry = Registry { dirs, ..Default::default() };
-        for file in files {
-            registry.add_library_file(&file, &cache_dir);
+        for (file, explicit) in files {
+            match loader::load_library(&file, &cache_dir) {
+                Ok((library, effects)) => registry.add(library, effects),
+                // Default folders (next to the executable) also hold libraries that are not
+                // plugins, such as proc-macro crates: skip those quietly.
+                Err(LoadError::NotAPlugin { .. }) if !explicit => {
+                    tracing::debug!(target: "fxchain::registry", "skipping {}: not a plugin", file.display());
+                }
+                Err(e) => {
+                    tracing::debug!(target: "fxchain::registry", "{e}");
+                    registry.errors.push(e);
+                }
+            }
         }
         registry
     }
@@ -69,7 +86,7 @@ impl Registry {
                 self.add(library, effects);
             }
             Err(e) => {
-                tracing::warn!(target: "fxchain::registry", "{e}");
+                tracing::debug!(target: "fxchain::registry", "{e}");
                 self.errors.push(e);
             }
         }

@@ -170,11 +170,11 @@ impl<T: PointFilter> PreparedOp for PointOp<T> {
         &self,
         _inputs: RSlice<'_, FrameRef<'_>>,
         output: FrameMut<'_>,
-        _ctx: &RenderCtx,
+        ctx: &RenderCtx,
     ) -> RResult<(), PluginError> {
         guard(|| {
             with_pixel!(output.format, P => {
-                let mut band = Band::<P>::from_frame(output)?;
+                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
                 self.effect.process_band(&self.params, &mut band);
                 Ok(())
             })
@@ -203,7 +203,7 @@ impl<T: Filter> PreparedOp for FilterOp<T> {
         &self,
         inputs: RSlice<'_, FrameRef<'_>>,
         output: FrameMut<'_>,
-        _ctx: &RenderCtx,
+        ctx: &RenderCtx,
     ) -> RResult<(), PluginError> {
         guard(|| {
             let [input] = inputs.as_slice() else {
@@ -211,7 +211,7 @@ impl<T: Filter> PreparedOp for FilterOp<T> {
             };
             with_pixel!(output.format, P => {
                 let image = Image::<P>::from_frame(input)?;
-                let mut band = Band::<P>::from_frame(output)?;
+                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
                 self.effect.render(&self.plan, &image, &mut band)
             })
         })
@@ -237,11 +237,11 @@ impl<T: Generator> PreparedOp for GeneratorOp<T> {
         &self,
         _inputs: RSlice<'_, FrameRef<'_>>,
         output: FrameMut<'_>,
-        _ctx: &RenderCtx,
+        ctx: &RenderCtx,
     ) -> RResult<(), PluginError> {
         guard(|| {
             with_pixel!(output.format, P => {
-                let mut band = Band::<P>::from_frame(output)?;
+                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
                 self.effect.render(&self.plan, &mut band)
             })
         })
@@ -270,7 +270,7 @@ impl<T: Compositor> PreparedOp for CompositorOp<T> {
         &self,
         inputs: RSlice<'_, FrameRef<'_>>,
         output: FrameMut<'_>,
-        _ctx: &RenderCtx,
+        ctx: &RenderCtx,
     ) -> RResult<(), PluginError> {
         guard(|| {
             if inputs.len() != self.inputs.len() {
@@ -283,7 +283,7 @@ impl<T: Compositor> PreparedOp for CompositorOp<T> {
             }
             with_pixel!(output.format, P => {
                 let images = inputs.iter().map(Image::<P>::from_frame).collect::<Result<Vec<_>, _>>()?;
-                let mut band = Band::<P>::from_frame(output)?;
+                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
                 self.effect.render(&self.plan, &images, &mut band)
             })
         })

@@ -106,6 +106,7 @@ pub struct Band<'a, P> {
     stride: usize,
     rows: Rows,
     opaque: bool,
+    seed: u64,
 }
 
 impl<'a, P: Pixel> Band<'a, P> {
@@ -132,23 +133,26 @@ impl<'a, P: Pixel> Band<'a, P> {
                 size.height
             )));
         }
-        Ok(Band { data, width: size.width, height: size.height, stride, rows, opaque })
+        Ok(Band { data, width: size.width, height: size.height, stride, rows, opaque, seed: 0 })
     }
 
-    pub(crate) fn from_frame(frame: FrameMut<'a>) -> Result<Self, PluginError> {
+    pub(crate) fn from_frame(frame: FrameMut<'a>, seed: u64) -> Result<Self, PluginError> {
         if frame.format != P::FORMAT {
             return Err(PluginError::unsupported(format!("output frame is {}, expected {}", frame.format, P::FORMAT)));
         }
         let bpp = std::mem::size_of::<P>();
         let data: &mut [P] = bytemuck::try_cast_slice_mut(frame.data.into_mut_slice())
             .map_err(|e| PluginError::failed(format!("output frame is not aligned for {}: {e}", P::FORMAT)))?;
-        Self::with_opaque(
-            data,
-            Size::new(frame.width, frame.height),
-            frame.stride as usize / bpp,
-            frame.rows,
-            frame.opaque,
-        )
+        let mut band =
+            Self::with_opaque(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)?;
+        band.seed = seed;
+        Ok(band)
+    }
+
+    /// The step's seed (derived by the host from the chain seed and the step): effects with
+    /// randomness use it, so a chain renders the same image every time.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// Width of the full image.
