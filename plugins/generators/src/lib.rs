@@ -3,10 +3,18 @@
 
 use fxchain_plugin_api::prelude::*;
 
+mod cells;
+mod enso;
 mod noise;
+mod parchment;
 mod patterns;
+mod sigil;
 
+pub use cells::Voronoi;
+pub use enso::Enso;
 pub use noise::{PerlinNoise, PerlinNoiseFast, ValueNoise};
+pub use parchment::{Parchment, ParchmentFast};
+pub use sigil::Sigil;
 pub use patterns::{Checker, ConicGradient, Grid, LinearGradient, RadialGradient, Solid};
 
 /// Fills every row of `out` with `f(x, y)` (pixel centres at `x + 0.5`).
@@ -34,4 +42,9 @@ export_plugin!(
     ValueNoise,
     PerlinNoise,
     PerlinNoiseFast,
+    Voronoi,
+    Sigil,
+    Enso,
+    Parchment,
+    ParchmentFast,
 );
