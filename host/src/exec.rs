@@ -69,14 +69,18 @@ pub struct RenderResult {
     pub steps: Vec<StepReport>,
 }
 
-fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>) -> u32 {
+fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>, point: bool) -> u32 {
     if let Some(b) = explicit {
         return b.max(1);
     }
-    // About 128 KiB per band (it stays in L2 while a point step runs over it), and at least four
-    // bands per thread so the pool balances.
-    let by_cache = ((128 * 1024) / stride.max(1)).max(1) as u32;
+    // At least four bands per thread so the pool balances.
     let by_threads = size.height.div_ceil(4 * rayon::current_num_threads() as u32).max(1);
+    if !point {
+        // Neighbourhood effects redo their context rows in every band: fewer, taller bands.
+        return by_threads;
+    }
+    // Point effects: about 128 KiB per band, so the band stays in L2 while it is processed.
+    let by_cache = ((128 * 1024) / stride.max(1)).max(1) as u32;
     by_cache.min(by_threads).max(1)
 }
 
@@ -156,7 +160,7 @@ pub fn render_step(
     } else {
         Frame::new(out_size, format)
     };
-    let rows = band_rows_for(out_size, out.stride(), band_rows);
+    let rows = band_rows_for(out_size, out.stride(), band_rows, in_place);
     let ctx = RenderCtx { seed: step.seed, size: out_size };
     let run_band = |band: FrameMut<'_>| -> Result<bool, RunError> {
         let band_rows = band.rows;

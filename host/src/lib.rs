@@ -11,6 +11,7 @@ pub mod exec;
 pub mod frame;
 pub mod io;
 pub mod loader;
+pub mod probe;
 pub mod registry;
 
 pub use chain::{Chain, ChainError, ChainSource};

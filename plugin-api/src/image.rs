@@ -143,8 +143,13 @@ impl<'a, P: Pixel> Band<'a, P> {
         let bpp = std::mem::size_of::<P>();
         let data: &mut [P] = bytemuck::try_cast_slice_mut(frame.data.into_mut_slice())
             .map_err(|e| PluginError::failed(format!("output frame is not aligned for {}: {e}", P::FORMAT)))?;
-        let mut band =
-            Self::with_opaque(data, Size::new(frame.width, frame.height), frame.stride as usize / bpp, frame.rows, frame.opaque)?;
+        let mut band = Self::with_opaque(
+            data,
+            Size::new(frame.width, frame.height),
+            frame.stride as usize / bpp,
+            frame.rows,
+            frame.opaque,
+        )?;
         band.seed = seed;
         Ok(band)
     }

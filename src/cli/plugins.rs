@@ -1,8 +1,10 @@
 //! `fxchain plugins …`.
 
 use clap::Subcommand;
+use fxchain_host::api::Size;
 use fxchain_host::api::{ParamKind, ParamValue};
 use fxchain_host::loader::{EffectInfo, ParamInfo};
+use fxchain_host::probe::{self, VariantReport};
 use serde_json::json;
 
 use super::{exit, Global};
@@ -10,11 +12,15 @@ use super::{exit, Global};
 /// Plugin commands.
 #[derive(Subcommand, Debug)]
 pub enum PluginsCommand {
-    /// List every effect with its kind, variants and library.
+    /// List every effect with its kind, variants and library. Fast variants are measured against
+    /// their reference on a probe image (speed-up and PSNR).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Side of the square probe image used to measure variants (0 skips the measurement).
+        #[arg(long, default_value_t = 512)]
+        probe_size: u32,
     },
     /// Show an effect's parameter schema and variants.
     Describe {
@@ -23,7 +29,36 @@ pub enum PluginsCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Side of the square probe image used to measure variants (0 skips the measurement).
+        #[arg(long, default_value_t = 1024)]
+        probe_size: u32,
     },
+}
+
+fn measure(registry: &fxchain_host::Registry, e: &EffectInfo, size: u32) -> Option<Result<VariantReport, String>> {
+    if size == 0 {
+        return None;
+    }
+    probe::compare_variant(registry, e, Size::new(size, size), 3).map(|r| r.map_err(|e| e.to_string()))
+}
+
+fn measure_text(m: &Option<Result<VariantReport, String>>) -> String {
+    match m {
+        Some(Ok(r)) => format!("{:.1}x faster, PSNR {:.1} dB", r.speedup(), r.psnr),
+        Some(Err(e)) => format!("not measured: {e}"),
+        None => String::new(),
+    }
+}
+
+fn measure_json(m: &Option<Result<VariantReport, String>>) -> serde_json::Value {
+    match m {
+        Some(Ok(r)) => {
+            json!({"probe": [r.size.width, r.size.height], "speedup": r.speedup(), "psnr_db": if r.psnr.is_finite() { json!(r.psnr) } else { json!("inf") },
+            "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3})
+        }
+        Some(Err(e)) => json!({"error": e}),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// Formats a parameter value the way chain files write it.
@@ -79,21 +114,26 @@ fn effect_json(e: &EffectInfo) -> serde_json::Value {
 pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
     let registry = g.registry();
     match cmd {
-        PluginsCommand::List { json } => {
+        PluginsCommand::List { json, probe_size } => {
             if json {
-                let list: Vec<_> = registry.all().map(|e| effect_json(e)).collect();
+                let list: Vec<_> = registry
+                    .all()
+                    .map(|e| {
+                        let mut v = effect_json(e);
+                        if e.variant_of.is_some() {
+                            v["measured"] = measure_json(&measure(&registry, e, probe_size));
+                        }
+                        v
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&list).expect("json"));
                 return exit::OK;
             }
             let refs: Vec<_> = registry.references().collect();
             println!("{:<28} {:<11} {:<7} {:<24} {:<26} summary", "effect", "kind", "access", "variants", "library");
             for e in &refs {
-                let variants: Vec<String> = registry
-                    .variants_of(&e.id)
-                    .iter()
-                    .skip(1)
-                    .map(|v| format!("{} ({})", v.tier, v.id.rsplit('.').next().unwrap_or("")))
-                    .collect();
+                let variants: Vec<String> =
+                    registry.variants_of(&e.id).iter().skip(1).map(|v| format!("{} ({})", v.tier, v.id)).collect();
                 println!(
                     "{:<28} {:<11} {:<7} {:<24} {:<26} {}",
                     e.id,
@@ -104,8 +144,22 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
                     e.summary
                 );
             }
+            let variants: Vec<_> = registry.all().filter(|e| e.variant_of.is_some()).collect();
+            if !variants.is_empty() {
+                println!("\nvariants (measured on a {probe_size}x{probe_size} probe, default parameters):");
+                for v in variants {
+                    let m = measure(&registry, v, probe_size);
+                    println!(
+                        "  {:<28} {:<9} of {:<24} {}",
+                        v.id,
+                        v.tier.to_string(),
+                        v.reference_id(),
+                        measure_text(&m)
+                    );
+                }
+            }
             println!(
-                "\n{} effects ({} with variants) from {} libraries",
+                "\n{} effects ({} variants) from {} libraries",
                 refs.len(),
                 registry.all().count() - refs.len(),
                 registry.libraries().len()
@@ -115,7 +169,7 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             }
             exit::OK
         }
-        PluginsCommand::Describe { id, json } => {
+        PluginsCommand::Describe { id, json, probe_size } => {
             let Some(e) = registry.effect(&id) else {
                 eprintln!(
                     "error: no effect `{id}`{}",
@@ -126,7 +180,10 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             let variants = registry.variants_of(e.reference_id());
             if json {
                 let mut v = effect_json(e);
-                v["variants"] = variants.iter().map(|x| json!({"id": x.id, "tier": x.tier.to_string()})).collect();
+                v["variants"] = variants
+                    .iter()
+                    .map(|x| json!({"id": x.id, "tier": x.tier.to_string(), "measured": measure_json(&measure(&registry, x, probe_size))}))
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&v).expect("json"));
                 return exit::OK;
             }
@@ -148,7 +205,13 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             if variants.len() > 1 {
                 println!("  variants:");
                 for v in variants {
-                    println!("    {:<28} {}", v.id, v.tier);
+                    let m = measure(&registry, v, probe_size);
+                    let text = if v.variant_of.is_some() {
+                        format!("  {} (probe {probe_size}x{probe_size})", measure_text(&m))
+                    } else {
+                        String::new()
+                    };
+                    println!("    {:<28} {:<9}{text}", v.id, v.tier.to_string());
                 }
             }
             if e.params.is_empty() {

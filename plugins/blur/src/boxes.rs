@@ -1,6 +1,7 @@
 //! Box blurs with running sums, and the three-box approximation of a Gaussian.
 
 use fxchain_plugin_api::prelude::*;
+
 use fxkit::rows::{load_premul, store_premul};
 use fxkit::Border;
 
@@ -84,11 +85,18 @@ pub fn box_blur_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, radi
         hbuf[j * w..(j + 1) * w].copy_from_slice(&a[..w]);
     }
 
-    // Vertical passes, row-wise running sums over the band's rows.
-    let mut cur = hbuf;
-    let mut cur_rows = n_rows;
-    for &r in &radii {
-        let out_rows = cur_rows - 2 * r;
+    let cur = vertical_boxes(hbuf, n_rows, w, &radii);
+    for (y, row) in out.rows_mut() {
+        let j = (y - rows.start) as usize;
+        store_premul(&cur[j * w..(j + 1) * w], row, opaque);
+    }
+}
+
+/// Applies the box cascade `radii` to `n` rows of `w` pixels stored in `rows` (the first and last
+/// `sum(radii)` rows are context) and returns the `n - 2·sum` centre rows.
+fn vertical_boxes(mut cur: Vec<[f32; 4]>, mut n: usize, w: usize, radii: &[usize]) -> Vec<[f32; 4]> {
+    for &r in radii {
+        let out_rows = n - 2 * r;
         let mut next = vec![[0f32; 4]; out_rows * w];
         let inv = 1.0 / (2 * r + 1) as f32;
         let mut acc = vec![[0f32; 4]; w];
@@ -115,10 +123,112 @@ pub fn box_blur_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, radi
             }
         }
         cur = next;
-        cur_rows = out_rows;
+        n = out_rows;
     }
-    for (y, row) in out.rows_mut() {
-        let j = (y - rows.start) as usize;
-        store_premul(&cur[j * w..(j + 1) * w], row, opaque);
+    cur
+}
+
+/// Parameters of the half-resolution approximation used by the fast Gaussian.
+pub struct HalfRes {
+    radii: [usize; 3],
+    total: usize,
+}
+
+/// Plans the fast Gaussian: below σ = 1 a full-resolution box cascade, from there the cascade on
+/// a half-resolution copy (a quarter of the pixels), upsampled bilinearly.
+pub fn half_res_plan(sigma: f32) -> Option<HalfRes> {
+    if sigma < 1.0 {
+        return None;
+    }
+    // The 2×2 average and the bilinear upsampling blur too; take their variance off σ².
+    let s = ((sigma * sigma - 0.5).max(0.25)).sqrt() / 2.0;
+    let radii = box_radii(s);
+    Some(HalfRes { radii, total: radii.iter().sum() })
+}
+
+impl HalfRes {
+    /// Full-resolution input rows needed for output rows `out`.
+    pub fn rows_needed(&self, out: Rows, height: u32, border: Border) -> Rows {
+        let (lo, hi) = self.half_rows(out);
+        let (lo, hi) = (2 * (lo - self.total as i64), 2 * (hi + self.total as i64));
+        if border == Border::Wrap && (lo < 0 || hi > height as i64) {
+            return Rows::new(0, height);
+        }
+        Rows::new(lo.clamp(0, height as i64) as u32, hi.clamp(0, height as i64) as u32)
+    }
+
+    /// Half-resolution rows `lo..hi` whose blurred values the output rows interpolate.
+    fn half_rows(&self, out: Rows) -> (i64, i64) {
+        let lo = ((out.start as f32 + 0.5) / 2.0 - 0.5).floor() as i64;
+        let hi = ((out.end as f32 - 0.5) / 2.0 - 0.5).floor() as i64 + 2;
+        (lo, hi)
+    }
+
+    /// Renders the band.
+    pub fn render<P: Pixel>(&self, input: &Image<'_, P>, out: &mut Band<'_, P>, border: Border) {
+        let (w, h) = (input.width() as i64, input.height());
+        let hw = ((w + 1) / 2) as usize;
+        let opaque = input.is_opaque();
+        let t = self.total;
+        let (lo, hi) = self.half_rows(out.rows());
+        let (jlo, jhi) = (lo - t as i64, hi + t as i64);
+        let n = (jhi - jlo) as usize;
+        let ext = hw + 2 * t;
+        let mut full = vec![[0f32; 4]; w as usize];
+        let mut a = vec![[0f32; 4]; ext];
+        let mut b = vec![[0f32; 4]; ext];
+        let mut hbuf = vec![[0f32; 4]; n * hw];
+        for (k, j) in (jlo..jhi).enumerate() {
+            // Half row j is the mean of full rows 2j and 2j+1 (read through the border), pairwise.
+            let line = &mut a[t..t + hw];
+            line.iter_mut().for_each(|p| *p = [0.0; 4]);
+            for fy in [2 * j, 2 * j + 1] {
+                let Some(sy) = border.index(fy, h) else { continue };
+                load_premul(input.row(sy as u32), &mut full, opaque);
+                for (i, d) in line.iter_mut().enumerate() {
+                    let (p, q) = (full[2 * i], full[(2 * i + 1).min(w as usize - 1)]);
+                    for c in 0..4 {
+                        d[c] += (p[c] + q[c]) * 0.25;
+                    }
+                }
+            }
+            for i in 0..t {
+                a[i] = border.index(i as i64 - t as i64, hw as u32).map_or([0.0; 4], |x| a[t + x]);
+                a[t + hw + i] = border.index((hw + i) as i64, hw as u32).map_or([0.0; 4], |x| a[t + x]);
+            }
+            let mut len = ext;
+            for &r in self.radii.iter().filter(|&&r| r > 0) {
+                box_pass(&a[..len], &mut b[..len - 2 * r], r);
+                len -= 2 * r;
+                std::mem::swap(&mut a, &mut b);
+            }
+            hbuf[k * hw..(k + 1) * hw].copy_from_slice(&a[..hw]);
+        }
+        let radii: Vec<usize> = self.radii.iter().copied().filter(|&r| r > 0).collect();
+        let blurred = vertical_boxes(hbuf, n, hw, &radii);
+        // Bilinear upsampling from half resolution (rows `lo..hi` of `blurred`).
+        let sample_x: Vec<(usize, usize, f32)> = (0..w as usize)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (hw - 1) as f32);
+                let x0 = fx.floor() as usize;
+                (x0, (x0 + 1).min(hw - 1), fx - x0 as f32)
+            })
+            .collect();
+        let mut line = vec![[0f32; 4]; w as usize];
+        for (y, row) in out.rows_mut() {
+            let fy = (y as f32 + 0.5) / 2.0 - 0.5;
+            let y0 = fy.floor() as i64;
+            let ty = fy - y0 as f32;
+            let r0 = &blurred[(y0 - lo) as usize * hw..][..hw];
+            let r1 = &blurred[(y0 + 1 - lo) as usize * hw..][..hw];
+            for (d, &(x0, x1, tx)) in line.iter_mut().zip(&sample_x) {
+                for c in 0..4 {
+                    let top = r0[x0][c] + (r0[x1][c] - r0[x0][c]) * tx;
+                    let bot = r1[x0][c] + (r1[x1][c] - r1[x0][c]) * tx;
+                    d[c] = top + (bot - top) * ty;
+                }
+            }
+            store_premul(&line, row, opaque);
+        }
     }
 }

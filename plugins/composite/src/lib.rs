@@ -75,14 +75,20 @@ pub struct BlendParams {
 pub struct Blend;
 impl Compositor for Blend {
     const ID: &'static str = "composite.blend";
-    const SUMMARY: &'static str = "Blends input 2 over input 1 (normal, multiply, screen, overlay, add, difference); optional mask as input 3.";
+    const SUMMARY: &'static str =
+        "Blends input 2 over input 1 (normal, multiply, screen, overlay, add, difference); optional mask as input 3.";
     const MAX_INPUTS: u32 = 3;
     type Params = BlendParams;
     type Plan = BlendParams;
     fn plan(&self, p: BlendParams, _: &[Size]) -> Result<BlendParams, PluginError> {
         Ok(p)
     }
-    fn render<P: Pixel>(&self, p: &BlendParams, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &BlendParams,
+        inputs: &[Image<'_, P>],
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let (base, top) = (&inputs[0], &inputs[1]);
         let mask = inputs.get(2);
         for (y, row) in out.rows_mut() {
@@ -148,7 +154,12 @@ impl Compositor for Place {
         let e = (output.end as i64 - oy).clamp(0, size.height as i64) as u32;
         Rows::new(s, e)
     }
-    fn render<P: Pixel>(&self, &(ox, oy, opacity): &Self::Plan, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        &(ox, oy, opacity): &Self::Plan,
+        inputs: &[Image<'_, P>],
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let (base, top) = (&inputs[0], &inputs[1]);
         let (tw, th) = (top.width() as i64, top.height() as i64);
         for (y, row) in out.rows_mut() {
@@ -191,7 +202,12 @@ impl Compositor for Mask {
     fn plan(&self, p: MaskParams, _: &[Size]) -> Result<bool, PluginError> {
         Ok(p.invert)
     }
-    fn render<P: Pixel>(&self, invert: &bool, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        invert: &bool,
+        inputs: &[Image<'_, P>],
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let (img, mask) = (&inputs[0], &inputs[1]);
         for (y, row) in out.rows_mut() {
             let src = img.row(y);

@@ -52,7 +52,12 @@ impl Filter for Sobel {
     fn input_rows(&self, p: &SobelParams, output: Rows, input: Size) -> Rows {
         rows_needed(output, 1, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &SobelParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &SobelParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let w = input.width() as usize;
         let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
         for (y, row) in out.rows_mut() {
@@ -98,7 +103,12 @@ impl Filter for Emboss {
     fn input_rows(&self, p: &EmbossParams, output: Rows, input: Size) -> Rows {
         rows_needed(output, 1, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &EmbossParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &EmbossParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let w = input.width() as usize;
         let (s, c) = p.angle.to_radians().sin_cos();
         let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
@@ -143,7 +153,12 @@ impl Filter for Laplacian {
     fn input_rows(&self, p: &LaplacianParams, output: Rows, input: Size) -> Rows {
         rows_needed(output, 1, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &LaplacianParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &LaplacianParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let w = input.width() as usize;
         let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
         for (y, row) in out.rows_mut() {

@@ -75,7 +75,7 @@ pub fn value(x: f32, y: f32, seed: u64) -> f32 {
     lerp(lerp(a, b, tx), lerp(c, d, tx), ty)
 }
 
-/// Perlin gradient noise, roughly in -1..1, at `(x, y)` in lattice units.
+/// Perlin gradient noise in about -1..1 (most values within ±0.5) at `(x, y)` in lattice units.
 #[inline]
 pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     let (xf, yf) = (x.floor(), y.floor());
@@ -99,7 +99,7 @@ pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     let n10 = grad(xi + 1, yi, fx - 1.0, fy);
     let n01 = grad(xi, yi + 1, fx, fy - 1.0);
     let n11 = grad(xi + 1, yi + 1, fx - 1.0, fy - 1.0);
-    lerp(lerp(n00, n10, u), lerp(n01, n11, u), v) * std::f32::consts::FRAC_1_SQRT_2
+    lerp(lerp(n00, n10, u), lerp(n01, n11, u), v)
 }
 
 /// Fractal Brownian motion: a sum of octaves of a base noise.

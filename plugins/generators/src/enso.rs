@@ -73,7 +73,8 @@ impl EnsoPlan {
         }
         // Bristles: streaks along the stroke, drier (gaps) towards the end and the edges.
         let u = (d - rt) / edge.max(1e-3);
-        let bristle = value(u * 14.0 + 40.0, t * 30.0, seed ^ 5) * 0.7 + value(u * 40.0 + 9.0, t * 70.0, seed ^ 9) * 0.3;
+        let bristle =
+            value(u * 14.0 + 40.0, t * 30.0, seed ^ 5) * 0.7 + value(u * 40.0 + 9.0, t * 70.0, seed ^ 9) * 0.3;
         let dry = self.p.dryness * (smooth(0.35, 1.0, t) * 0.9 + 0.35 * u.abs().powi(3));
         let ink = smooth(dry - 0.08, dry + 0.08, bristle);
         cov * ink * (0.85 + 0.15 * (1.0 - t))
@@ -115,7 +116,8 @@ impl Generator for Enso {
                 continue;
             }
             let e = (reach * reach - dy * dy).sqrt();
-            let (x0, x1) = (((pl.cx - e).floor().max(0.0)) as usize, ((pl.cx + e).ceil().max(0.0) as usize).min(row.len()));
+            let (x0, x1) =
+                (((pl.cx - e).floor().max(0.0)) as usize, ((pl.cx + e).ceil().max(0.0) as usize).min(row.len()));
             for (x, px) in row.iter_mut().enumerate().take(x1).skip(x0) {
                 let c = pl.coverage(x as f32 + 0.5, fy);
                 if c > 0.0 {

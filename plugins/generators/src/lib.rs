@@ -14,8 +14,8 @@ pub use cells::Voronoi;
 pub use enso::Enso;
 pub use noise::{PerlinNoise, PerlinNoiseFast, ValueNoise};
 pub use parchment::{Parchment, ParchmentFast};
-pub use sigil::Sigil;
 pub use patterns::{Checker, ConicGradient, Grid, LinearGradient, RadialGradient, Solid};
+pub use sigil::Sigil;
 
 /// Fills every row of `out` with `f(x, y)` (pixel centres at `x + 0.5`).
 pub(crate) fn fill<P: Pixel>(out: &mut Band<'_, P>, f: impl Fn(u32, u32) -> RgbaF32) {

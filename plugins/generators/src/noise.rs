@@ -84,8 +84,8 @@ impl Generator for PerlinNoise {
     }
 }
 
-/// Fast Perlin noise: the same field evaluated on a coarser grid (a quarter of the finest
-/// octave's wavelength, at most 4 px) and interpolated bilinearly.
+/// Fast Perlin noise: the same field evaluated on a coarser grid (half the finest octave's
+/// wavelength, at most 4 px) and interpolated bilinearly.
 #[derive(Default)]
 pub struct PerlinNoiseFast;
 impl Generator for PerlinNoiseFast {
@@ -97,7 +97,7 @@ impl Generator for PerlinNoiseFast {
     type Plan = (NoisePlan, u32);
     fn plan(&self, p: NoiseParams, _: Size, seed: u64) -> Result<Self::Plan, PluginError> {
         let finest = p.scale / p.lacunarity.powi(p.octaves as i32 - 1);
-        let step = ((finest / 4.0).floor() as u32).clamp(1, 4);
+        let step = ((finest / 2.0).floor() as u32).clamp(1, 4);
         Ok((NoisePlan { p, seed }, step))
     }
     fn render<P: Pixel>(&self, (pl, step): &Self::Plan, out: &mut Band<'_, P>) -> Result<(), PluginError> {

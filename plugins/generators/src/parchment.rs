@@ -48,7 +48,8 @@ fn layers(pl: &ParchmentPlan, x: f32, y: f32) -> [f32; N] {
     let s = pl.seed;
     let (u, v) = (x / pl.cell, y / pl.cell);
     let mottle = Fbm { octaves: 4, gain: 0.5, lacunarity: 2.0 }.sample(u, v, s, value, false);
-    let stain = Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 }.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
+    let stain =
+        Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 }.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
     // Fibres: value noise stretched along a seeded direction.
     let a = rand2(1, 2, s) * std::f32::consts::PI;
     let (sa, ca) = a.sin_cos();

@@ -183,7 +183,11 @@ impl Generator for Sigil {
         let (shapes, stroke) = sigil_shapes(&p, size, seed);
         Ok((shapes, stroke, p.ink, p.background))
     }
-    fn render<P: Pixel>(&self, (shapes, stroke, ink, bg): &Self::Plan, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        (shapes, stroke, ink, bg): &Self::Plan,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let mut cov = vec![0f32; out.width() as usize];
         let half = stroke * 0.5;
         for (y, row) in out.rows_mut() {

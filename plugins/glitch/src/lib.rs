@@ -61,7 +61,12 @@ impl Filter for Shake {
     fn input_rows(&self, p: &ShakeParams, output: Rows, input: Size) -> Rows {
         rows_needed(output, p.amount.ceil() as u32 + 1, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &ShakeParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &ShakeParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let opaque = input.is_opaque();
         let taps = shake_taps(p, out.seed());
         for (y, row) in out.rows_mut() {
@@ -156,12 +161,19 @@ impl Filter for RgbShift {
         let reach = p.dx.abs().max(p.dy.abs()).ceil() as u32 + 1;
         rows_needed(output, reach, input.height, p.border)
     }
-    fn render<P: Pixel>(&self, p: &ShiftParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(
+        &self,
+        p: &ShiftParams,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+    ) -> Result<(), PluginError> {
         let (w, h) = (input.width() as f32, input.height() as f32);
         let (cx, cy) = (w / 2.0, h / 2.0);
         let inv = 1.0 / (cx * cx + cy * cy).sqrt().max(1.0);
         let get = |x: f32, y: f32| -> RgbaF32 {
-            let (Some(sx), Some(sy)) = (p.border.index(x.round() as i64, input.width()), p.border.index(y.round() as i64, input.height())) else {
+            let (Some(sx), Some(sy)) =
+                (p.border.index(x.round() as i64, input.width()), p.border.index(y.round() as i64, input.height()))
+            else {
                 return RgbaF32::default();
             };
             input.row(sy as u32)[sx].to_f32()
