@@ -273,6 +273,14 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
 /// version checks, descriptors. The library stays mapped for the rest of the process.
 pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
+    const MAGICS: [&[u8]; 6] =
+        [b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa\xcf"];
+    if !MAGICS.iter().any(|m| bytes.starts_with(m)) {
+        return Err(LoadError::NotALibrary {
+            path: path.to_path_buf(),
+            reason: format!("not a shared library ({} bytes, unrecognized file header)", bytes.len()),
+        });
+    }
     // Every plugin exports abi_stable's library header under this fixed name. Checking for it
     // before `dlopen` keeps the host from running the initializers of unrelated libraries.
     const HEADER_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";

@@ -3,7 +3,9 @@
 
 mod chain_errors;
 mod cli;
+mod effects;
 mod fixtures;
+mod golden;
 mod library;
 mod support;
 mod template;

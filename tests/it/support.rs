@@ -44,8 +44,15 @@ pub fn plugin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let (profile, folder) = profile();
+        // Every cdylib under plugins/.
+        let mut names = Vec::new();
+        for e in std::fs::read_dir(root().join("plugins")).unwrap().flatten() {
+            let Ok(m) = std::fs::read_to_string(e.path().join("Cargo.toml")) else { continue };
+            if m.contains("\"cdylib\"") {
+                names.push(package_name(&m));
+            }
+        }
         let mut args = vec!["build", "--profile", profile, "--offline"];
-        let names = ["fxchain-blur", "fxchain-color", "fxchain-generators", "fxchain-geometry"];
         for n in &names {
             args.push("-p");
             args.push(n);
