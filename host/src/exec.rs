@@ -13,10 +13,12 @@ use fxchain_plugin_api::abi::{FrameMut, ParamValueNE, PrepareInfo, PreparedOpBox
 use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Rows, Size};
 use rayon::prelude::*;
 
+use crate::cache::{Key, ResultCache};
 use crate::chain::{Chain, Precision, Source, Step};
 use crate::error::RunError;
 use crate::frame::Frame;
 use crate::loader::EffectInfo;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
 
 /// Largest side of any frame an effect may produce.
@@ -25,7 +27,7 @@ pub const MAX_SIDE: u32 = 1 << 16;
 pub const MAX_PIXELS: u64 = 1 << 28;
 
 /// Knobs for one render.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RenderOptions {
     /// Quality profile overriding the chain's (not a step's own).
     pub quality: Option<fxchain_plugin_api::Tier>,
@@ -33,11 +35,35 @@ pub struct RenderOptions {
     pub band_rows: Option<u32>,
     /// Size for generators when the chain does not give one and there is no input.
     pub default_size: Size,
+    /// Run consecutive point steps band by band in one pass.
+    pub fuse: bool,
+    /// Where intermediate results are looked up and stored (none: nothing is cached).
+    pub cache: Option<Arc<ResultCache>>,
+    /// Where per-effect figures are recorded.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { quality: None, band_rows: None, default_size: Size::new(512, 512) }
+        RenderOptions {
+            quality: None,
+            band_rows: None,
+            default_size: Size::new(512, 512),
+            fuse: true,
+            cache: None,
+            metrics: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RenderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("quality", &self.quality)
+            .field("band_rows", &self.band_rows)
+            .field("fuse", &self.fuse)
+            .field("cache", &self.cache.is_some())
+            .finish()
     }
 }
 
@@ -58,6 +84,10 @@ pub struct StepReport {
     pub format: PixelFormat,
     /// Skipped because disabled.
     pub skipped: bool,
+    /// Served from the result cache.
+    pub cached: bool,
+    /// Rendered in one band pass with the neighbouring point steps.
+    pub fused: bool,
 }
 
 /// The result of a render.
@@ -158,7 +188,7 @@ pub fn render_step(
         // Run in place when nothing else holds the input; otherwise on a copy.
         Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone())
     } else {
-        Frame::new(out_size, format)
+        Frame::new_uninit(out_size, format)
     };
     let rows = band_rows_for(out_size, out.stride(), band_rows, in_place);
     let ctx = RenderCtx { seed: step.seed, size: out_size };
@@ -180,10 +210,91 @@ pub fn render_step(
         result.into_result().map_err(|e| plugin_error(step, info, e))?;
         Ok(true)
     };
+    let span = tracing::Span::current();
     let bands = out.bands_mut(rows);
-    bands.into_par_iter().map(run_band).collect::<Result<Vec<bool>, RunError>>()?;
+    bands
+        .into_par_iter()
+        .map(|b| {
+            let _band = tracing::trace_span!(parent: &span, "band", rows = b.rows.start).entered();
+            run_band(b)
+        })
+        .collect::<Result<Vec<bool>, RunError>>()?;
     out.detect_opaque();
     Ok(out)
+}
+
+/// Renders consecutive point steps on `input` in one pass: each band goes through every step
+/// while it is in cache.
+pub fn render_fused(
+    steps: &[(&Step, &EffectInfo)],
+    input: Arc<Frame>,
+    band_rows: Option<u32>,
+) -> Result<Frame, RunError> {
+    let size = input.size();
+    let format = input.format();
+    let mut ops = Vec::with_capacity(steps.len());
+    for (step, info) in steps {
+        let prep = PrepareInfo { seed: step.seed, size, format };
+        let op = prepare(info, &step.params, &[size], &prep).map_err(|e| plugin_error(step, info, e))?;
+        if op.output_size() != size {
+            return Err(RunError::BadPlan {
+                step: step.label(),
+                effect: info.id.clone(),
+                message: format!("a point effect must keep the size {size:?}, it asks for {:?}", op.output_size()),
+            });
+        }
+        ops.push(op);
+    }
+    let mut out = Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone());
+    let rows = band_rows_for(size, out.stride(), band_rows, true);
+    let (stride, opaque) = (out.stride(), out.is_opaque());
+    let span = tracing::Span::current();
+    out.bytes_mut()
+        .par_chunks_mut(stride * rows as usize)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let _band = tracing::trace_span!(parent: &span, "fused band", rows = i as u32 * rows).entered();
+            let start = i as u32 * rows;
+            let band = Rows::new(start, (start + rows).min(size.height));
+            for ((step, info), op) in steps.iter().zip(&ops) {
+                let frame = FrameMut {
+                    data: (&mut *chunk).into(),
+                    width: size.width,
+                    height: size.height,
+                    stride: stride as u32,
+                    rows: band,
+                    format,
+                    opaque,
+                };
+                let ctx = RenderCtx { seed: step.seed, size };
+                op.render_band(RSlice::from_slice(&[]), frame, &ctx)
+                    .into_result()
+                    .map_err(|e| plugin_error(step, info, e))?;
+            }
+            Ok(())
+        })
+        .collect::<Result<Vec<()>, RunError>>()?;
+    out.detect_opaque();
+    Ok(out)
+}
+
+/// The cache key of a step from its effect, parameters and the keys of its inputs.
+fn node_key(step: &Step, info: &EffectInfo, format: PixelFormat, gen_size: Size, inputs: &[Key]) -> Key {
+    let mut h = blake3::Hasher::new();
+    h.update(info.id.as_bytes());
+    h.update(info.library.content_hash.as_bytes());
+    h.update(&info.library.generation.to_le_bytes());
+    h.update(format!("{:?}", step.params).as_bytes());
+    h.update(&[format.0]);
+    h.update(&step.seed.to_le_bytes());
+    if info.kind == EffectKind::GENERATOR {
+        h.update(&gen_size.width.to_le_bytes());
+        h.update(&gen_size.height.to_le_bytes());
+    }
+    for k in inputs {
+        h.update(k);
+    }
+    *h.finalize().as_bytes()
 }
 
 /// Renders `chain` with named input frames; returns the outputs and a report per step.
@@ -243,15 +354,85 @@ pub fn render(
         readers[o] += 1;
     }
 
+    // Resolve each needed, enabled step: effect and format.
+    let mut plan: Vec<Option<(Arc<EffectInfo>, PixelFormat)>> = vec![None; n];
+    for (i, step) in chain.steps.iter().enumerate() {
+        if needed[i] && step.enabled {
+            let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
+                step: step.label(),
+                effect: step.effect.clone(),
+                message: "the effect is no longer loaded".into(),
+            })?;
+            let format = info.pick_format(preferred);
+            plan[i] = Some((info, format));
+        }
+    }
+    let is_point =
+        |i: usize| plan[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER);
+    // Fusion: a point step joins the previous one when it is that step's only reader.
+    let mut fused_with_next = vec![false; n];
+    if options.fuse {
+        for (j, step) in chain.steps.iter().enumerate() {
+            if let [Source::Step(i)] = step.inputs.as_slice() {
+                let (i, j2) = (*i, j);
+                if j2 == i + 1
+                    && is_point(i)
+                    && is_point(j2)
+                    && readers[i] == 1
+                    && !chain.outputs.contains(&i)
+                    && plan[i].as_ref().map(|p| p.1) == plan[j2].as_ref().map(|p| p.1)
+                {
+                    fused_with_next[i] = true;
+                }
+            }
+        }
+    }
+
+    // Cache keys, from the inputs' pixels and upstream keys.
+    let cache = options.cache.as_ref();
+    let mut keys: Vec<Option<Key>> = vec![None; n];
+    let mut input_keys: HashMap<&str, Key> = HashMap::new();
+    if cache.is_some() {
+        for (i, step) in chain.steps.iter().enumerate() {
+            if !needed[i] {
+                continue;
+            }
+            let mut ins = Vec::new();
+            for s in &step.inputs {
+                match s {
+                    Source::Input(name) => {
+                        let k = *input_keys.entry(name.as_str()).or_insert_with(|| inputs[name].content_hash());
+                        ins.push(k);
+                    }
+                    Source::Step(j) => ins.push(keys[*j].unwrap_or([0; 32])),
+                }
+            }
+            keys[i] = match &plan[i] {
+                None => ins.first().copied(),
+                Some((info, format)) if info.deterministic => Some(node_key(step, info, *format, gen_size, &ins)),
+                Some(_) => None,
+            };
+        }
+    }
+
     let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
     let mut reports = Vec::new();
+    let mut group: Vec<usize> = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
         if !needed[i] {
             continue;
         }
+        if fused_with_next[i] {
+            // Rendered with the step that reads it.
+            group.push(i);
+            continue;
+        }
         let start = Instant::now();
-        let mut frames = Vec::with_capacity(step.inputs.len());
-        for s in &step.inputs {
+        let members: Vec<usize> = group.drain(..).chain(std::iter::once(i)).collect();
+        let head = &chain.steps[members[0]];
+        let _span = tracing::info_span!("step", step = %step.label(), effect = %step.effect).entered();
+        let mut frames = Vec::with_capacity(head.inputs.len());
+        for s in &head.inputs {
             let f = match s {
                 Source::Input(name) => inputs[name].clone(),
                 Source::Step(j) => {
@@ -266,7 +447,7 @@ pub fn render(
             };
             frames.push(f);
         }
-        if !step.enabled {
+        let Some((info, format)) = plan[i].clone() else {
             let Some(first) = frames.into_iter().next() else {
                 return Err(RunError::BadPlan {
                     step: step.label(),
@@ -282,30 +463,71 @@ pub fn render(
                 size: first.size(),
                 format: first.format(),
                 skipped: true,
+                cached: false,
+                fused: false,
             });
             results[i] = Some(first);
             continue;
+        };
+        // Cached?
+        if let (Some(c), Some(k)) = (cache, keys[i]) {
+            let hit = c.get(&k);
+            if let Some(m) = &options.metrics {
+                m.record_cache(&info.id, hit.is_some());
+            }
+            if let Some(frame) = hit {
+                for &m in &members {
+                    let (minfo, _) = plan[m].as_ref().expect("planned");
+                    reports.push(StepReport {
+                        label: chain.steps[m].label(),
+                        effect: minfo.id.clone(),
+                        generation: minfo.library.generation,
+                        time: start.elapsed(),
+                        size: frame.size(),
+                        format,
+                        skipped: false,
+                        cached: true,
+                        fused: members.len() > 1,
+                    });
+                }
+                results[i] = Some(frame);
+                continue;
+            }
         }
-        let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
-            step: step.label(),
-            effect: step.effect.clone(),
-            message: "the effect is no longer loaded".into(),
-        })?;
-        let format = info.pick_format(preferred);
         let frames: Vec<Arc<Frame>> =
             frames.into_iter().map(|f| if f.format() == format { f } else { Arc::new(f.convert(format)) }).collect();
-        let out = render_step(step, &info, frames, format, gen_size, options.band_rows)?;
-        reports.push(StepReport {
-            label: step.label(),
-            effect: info.id.clone(),
-            generation: info.library.generation,
-            time: start.elapsed(),
-            size: out.size(),
-            format,
-            skipped: false,
-        });
-        tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = start.elapsed().as_secs_f64() * 1e3, "step done");
-        results[i] = Some(Arc::new(out));
+        let out = if members.len() == 1 {
+            render_step(step, &info, frames, format, gen_size, options.band_rows)?
+        } else {
+            let list: Vec<(&Step, &EffectInfo)> =
+                members.iter().map(|&m| (&chain.steps[m], plan[m].as_ref().map(|p| &*p.0).expect("planned"))).collect();
+            render_fused(&list, frames.into_iter().next().expect("one input"), options.band_rows)?
+        };
+        let elapsed = start.elapsed();
+        let pixels = out.size().pixels();
+        for &m in &members {
+            let (minfo, _) = plan[m].as_ref().expect("planned");
+            if let Some(metrics) = &options.metrics {
+                metrics.record(&minfo.id, pixels, elapsed / members.len() as u32, members.len() > 1);
+            }
+            reports.push(StepReport {
+                label: chain.steps[m].label(),
+                effect: minfo.id.clone(),
+                generation: minfo.library.generation,
+                time: elapsed / members.len() as u32,
+                size: out.size(),
+                format,
+                skipped: false,
+                cached: false,
+                fused: members.len() > 1,
+            });
+        }
+        tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");
+        let out = Arc::new(out);
+        if let (Some(c), Some(k)) = (cache, keys[i]) {
+            c.insert(k, out.clone());
+        }
+        results[i] = Some(out);
     }
     let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
     Ok(RenderResult { outputs, steps: reports })

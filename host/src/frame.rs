@@ -1,42 +1,14 @@
 //! Host-owned frame buffers: 64-byte aligned rows, `Rgba8` or `Rgba32F`, and conversions between
 //! them.
 
-use bytemuck::{Pod, Zeroable};
 use fxchain_plugin_api::abi::{FrameMut, FrameRef};
 use fxchain_plugin_api::{f32_to_u8, u8_to_f32, PixelFormat, Rows, Size};
 use rayon::prelude::*;
 
+use crate::pool::{BufferPool, PooledBuf};
+
 /// Alignment of every row, in bytes.
-pub const ROW_ALIGN: usize = 64;
-
-#[repr(C, align(64))]
-#[derive(Copy, Clone, Pod, Zeroable)]
-struct Block([u8; ROW_ALIGN]);
-
-/// A pixel buffer whose start is 64-byte aligned (built from aligned blocks, so no `unsafe`).
-pub struct Buffer {
-    blocks: Vec<Block>,
-    len: usize,
-}
-
-impl Buffer {
-    /// A zeroed buffer of `len` bytes.
-    pub fn zeroed(len: usize) -> Self {
-        Buffer { blocks: vec![Block([0; ROW_ALIGN]); len.div_ceil(ROW_ALIGN)], len }
-    }
-    /// Capacity in bytes.
-    pub fn capacity(&self) -> usize {
-        self.blocks.len() * ROW_ALIGN
-    }
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.blocks)[..self.len]
-    }
-    /// The bytes, mutably.
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..self.len]
-    }
-}
+pub const ROW_ALIGN: usize = crate::pool::ALIGN;
 
 /// Bytes between rows for `width` pixels of `format`.
 pub fn stride_for(width: u32, format: PixelFormat) -> usize {
@@ -45,7 +17,7 @@ pub fn stride_for(width: u32, format: PixelFormat) -> usize {
 
 /// An image in host memory.
 pub struct Frame {
-    buf: Buffer,
+    buf: PooledBuf,
     size: Size,
     stride: usize,
     format: PixelFormat,
@@ -53,10 +25,21 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// A zeroed (transparent black) frame.
+    /// A zeroed (transparent black) frame from the global pool.
     pub fn new(size: Size, format: PixelFormat) -> Self {
+        Self::alloc(size, format, true)
+    }
+
+    /// A frame whose pixels are unspecified (recycled memory): for outputs that are written
+    /// completely.
+    pub fn new_uninit(size: Size, format: PixelFormat) -> Self {
+        Self::alloc(size, format, false)
+    }
+
+    fn alloc(size: Size, format: PixelFormat, zeroed: bool) -> Self {
         let stride = stride_for(size.width, format);
-        Frame { buf: Buffer::zeroed(stride * size.height as usize), size, stride, format, opaque: false }
+        let buf = BufferPool::global().take(stride * size.height as usize, zeroed);
+        Frame { buf, size, stride, format, opaque: false }
     }
 
     /// A frame holding tightly packed 8-bit RGBA pixels.
@@ -193,7 +176,7 @@ impl Frame {
 
     /// A copy in `format` (`round(clamp(v, 0, 1) * 255)` towards 8 bits, `v / 255` towards float).
     pub fn convert(&self, format: PixelFormat) -> Frame {
-        let mut out = Frame::new(self.size, format);
+        let mut out = Frame::new_uninit(self.size, format);
         out.opaque = self.opaque;
         let w = self.size.width as usize;
         let (src_stride, dst_stride) = (self.stride.max(1), out.stride.max(1));
@@ -227,6 +210,23 @@ impl Frame {
         self.opaque = other.opaque;
     }
 
+    /// A content hash of the pixels (BLAKE3 over size, format and rows), for cache keys.
+    pub fn content_hash(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.size.width.to_le_bytes());
+        h.update(&self.size.height.to_le_bytes());
+        h.update(&[self.format.0]);
+        for r in self.rows() {
+            h.update(r);
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// Bytes of pixel memory held.
+    pub fn byte_len(&self) -> usize {
+        self.buf.bytes().len()
+    }
+
     /// Recomputes the opaque flag from the pixels.
     pub fn detect_opaque(&mut self) {
         let opaque = match self.format {
@@ -239,7 +239,7 @@ impl Frame {
 
 impl Clone for Frame {
     fn clone(&self) -> Self {
-        let mut f = Frame::new(self.size, self.format);
+        let mut f = Frame::new_uninit(self.size, self.format);
         f.copy_from(self);
         f
     }

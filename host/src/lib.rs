@@ -5,12 +5,15 @@
 //! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod chain;
 pub mod error;
 pub mod exec;
 pub mod frame;
 pub mod io;
 pub mod loader;
+pub mod metrics;
+pub mod pool;
 pub mod probe;
 pub mod registry;
 

@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod bench;
 mod chain_cmd;
 mod plugins;
 mod report;
@@ -48,6 +49,18 @@ pub struct Global {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Worker threads for bands and images (default: the number of cores).
+    #[arg(long, global = true, env = "FXCHAIN_THREADS", value_name = "N")]
+    threads: Option<usize>,
+    /// Free buffers the pool may keep, in MiB.
+    #[arg(long, global = true, env = "FXCHAIN_POOL_MB", value_name = "MIB", default_value_t = 256)]
+    pool_mb: u64,
+    /// Rows per band (default: chosen per frame and effect).
+    #[arg(long, global = true, env = "FXCHAIN_BAND_ROWS", value_name = "ROWS")]
+    band_rows: Option<u32>,
+    /// Write a Chrome/Perfetto trace of steps and bands to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,6 +73,8 @@ enum Command {
     /// Check and edit chain files.
     #[command(subcommand)]
     Chain(chain_cmd::ChainCommand),
+    /// Time a chain in-process on generated inputs (decode and encode excluded).
+    Bench(bench::BenchArgs),
 }
 
 impl Global {
@@ -83,7 +98,13 @@ impl Global {
     }
 }
 
-fn init_logging(g: &Global) {
+/// Keeps the trace file open until the process ends.
+type TraceGuard = Option<tracing_chrome::FlushGuard>;
+
+fn init_logging(g: &Global) -> TraceGuard {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let default = match (g.quiet, g.verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
@@ -92,8 +113,24 @@ fn init_logging(g: &Global) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let (chrome, guard) = match &g.trace {
+        Some(path) => {
+            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new().file(path).include_args(true).build();
+            let only_ours = tracing_subscriber::filter::Targets::new().with_target("fxchain", tracing::Level::TRACE);
+            (Some(layer.with_filter(only_ours)), Some(guard))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry().with(fmt).with(chrome).try_init();
+    guard
+}
+
+fn init_engine(g: &Global) {
+    if let Some(n) = g.threads {
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+    }
+    fxchain_host::pool::BufferPool::global().set_budget(g.pool_mb << 20);
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -105,10 +142,14 @@ pub fn main() -> i32 {
             return if e.use_stderr() { exit::USAGE } else { exit::OK };
         }
     };
-    init_logging(&cli.global);
-    match cli.command {
+    let guard = init_logging(&cli.global);
+    init_engine(&cli.global);
+    let code = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
-    }
+        Command::Bench(args) => bench::run(&cli.global, args),
+    };
+    drop(guard);
+    code
 }

@@ -37,3 +37,34 @@ pub fn ms(d: std::time::Duration) -> String {
         format!("{ms:.2} ms")
     }
 }
+
+/// Prints per-effect figures and the pool counters.
+pub fn metrics_table(figures: &[fxchain_host::metrics::EffectFigures]) {
+    eprintln!(
+        "\n  {:<26} {:>6} {:>10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6}",
+        "effect", "calls", "Mpixels", "total ms", "p50 ms", "p95 ms", "p99 ms", "ns/px", "cache"
+    );
+    for f in figures {
+        eprintln!(
+            "  {:<26} {:>6} {:>10.2} {:>10.2} {:>9.2} {:>9.2} {:>9.2} {:>8.2} {:>3}/{:<3}{}",
+            f.effect,
+            f.calls,
+            f.pixels as f64 / 1e6,
+            f.total_ms,
+            f.p50_ms,
+            f.p95_ms,
+            f.p99_ms,
+            f.ns_per_pixel,
+            f.cache_hits,
+            f.cache_hits + f.cache_misses,
+            if f.fused > 0 { "  fused" } else { "" }
+        );
+    }
+    let p = fxchain_host::pool::BufferPool::global().stats();
+    eprintln!(
+        "  buffer pool: {} reused, {} allocated, peak {:.1} MiB",
+        p.hits,
+        p.misses,
+        p.peak_bytes as f64 / (1 << 20) as f64
+    );
+}

@@ -34,6 +34,15 @@ pub struct RunArgs {
     /// JPEG quality 1..=100.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
     jpeg_quality: u8,
+    /// Print a per-effect table of calls, time percentiles and ns per pixel after the run.
+    #[arg(long)]
+    metrics: bool,
+    /// Write the per-effect figures and pool counters as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    metrics_json: Option<PathBuf>,
+    /// Run every step separately instead of fusing consecutive point steps.
+    #[arg(long)]
+    no_fuse: bool,
 }
 
 fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
@@ -154,7 +163,14 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             }
         }
     }
-    let options = RenderOptions { quality, ..Default::default() };
+    let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
+    let options = RenderOptions {
+        quality,
+        band_rows: g.band_rows,
+        fuse: !args.no_fuse,
+        metrics: Some(metrics.clone()),
+        ..Default::default()
+    };
     let result = match fxchain_host::render(&chain, &registry, &frames, &options) {
         Ok(r) => r,
         Err(e) => {
@@ -166,16 +182,19 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         for s in &result.steps {
             if s.skipped {
                 eprintln!("  {:<28} {:<26} skipped", s.label, s.effect);
+            } else if s.cached {
+                eprintln!("  {:<28} {:<26} cached", s.label, s.effect);
             } else {
                 eprintln!(
-                    "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}",
+                    "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}{}",
                     s.label,
                     s.effect,
                     s.generation,
                     s.size.width,
                     s.size.height,
                     s.format.to_string(),
-                    report::ms(s.time)
+                    report::ms(s.time),
+                    if s.fused { "  fused" } else { "" }
                 );
             }
         }
@@ -192,6 +211,20 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
         if !g.quiet {
             eprintln!("wrote {} ({}x{})", path.display(), frame.size().width, frame.size().height);
+        }
+    }
+    if args.metrics {
+        report::metrics_table(&metrics.snapshot());
+    }
+    if let Some(path) = &args.metrics_json {
+        let doc = serde_json::json!({
+            "effects": metrics.snapshot(),
+            "pool": fxchain_host::pool::BufferPool::global().stats(),
+            "wall_ms": started.elapsed().as_secs_f64() * 1e3,
+        });
+        if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
+            eprintln!("error: {}: cannot write metrics: {e}", path.display());
+            return exit::FAILED;
         }
     }
     tracing::info!("done in {}", report::ms(started.elapsed()));

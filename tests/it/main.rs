@@ -4,6 +4,7 @@
 mod chain_errors;
 mod cli;
 mod effects;
+mod engine;
 mod fixtures;
 mod golden;
 mod library;

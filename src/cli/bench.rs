@@ -1,0 +1,148 @@
+//! `fxchain bench`: times a chain in-process on generated inputs, excluding decode and encode,
+//! so it can be compared with other libraries.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use fxchain_host::api::{PixelFormat, Size, Tier};
+use fxchain_host::chain::{self, Precision};
+use fxchain_host::io::{load_image, ImageLimits};
+use fxchain_host::{ChainSource, Frame, RenderOptions};
+use rayon::prelude::*;
+
+use super::{exit, report, Global};
+
+/// Arguments of `fxchain bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The chain file.
+    chain: PathBuf,
+    /// Square input size (repeatable); generated inputs are a deterministic photo-like image.
+    #[arg(long = "size", default_values_t = [1024u32])]
+    sizes: Vec<u32>,
+    /// Timed runs per size (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    iterations: usize,
+    /// Also render this many images at once and report images per second.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Use this image instead of generated inputs (its own size).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Quality profile.
+    #[arg(long)]
+    quality: Option<String>,
+    /// One JSON object per line and size.
+    #[arg(long)]
+    json: bool,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Runs the command.
+pub fn run(g: &Global, args: BenchArgs) -> i32 {
+    let registry = g.registry();
+    let source = match ChainSource::from_path(&args.chain) {
+        Ok(s) => s,
+        Err(e) => {
+            report::chain_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let mut chain = match chain::validate(source, &registry, &[]) {
+        Ok(c) => c,
+        Err(e) => {
+            report::chain_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let quality = match args.quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(q)) => {
+            eprintln!("error: --quality {q}: expected fast, balanced or quality");
+            return exit::USAGE;
+        }
+    };
+    let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
+    let inputs_for = |size: u32| -> Result<Arc<Frame>, String> {
+        match &args.input {
+            Some(p) => load_image(p, format, ImageLimits::default()).map(Arc::new).map_err(|e| e.to_string()),
+            None => {
+                let f = fxchain_host::probe::probe_image(Size::new(size, size));
+                Ok(Arc::new(if format == PixelFormat::RGBA8 { f } else { f.convert(format) }))
+            }
+        }
+    };
+    let sizes = if args.input.is_some() { vec![0] } else { args.sizes.clone() };
+    let options = RenderOptions { quality, band_rows: g.band_rows, ..Default::default() };
+    for size in sizes {
+        let frame = match inputs_for(size) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
+        let map: HashMap<String, Arc<Frame>> = chain.inputs.iter().map(|n| (n.clone(), frame.clone())).collect();
+        if chain.inputs.is_empty() {
+            chain.size = Some(frame.size());
+        }
+        let once = || fxchain_host::render(&chain, &registry, &map, &options);
+        if let Err(e) = once() {
+            eprintln!("error: {e}");
+            return exit::FAILED;
+        }
+        let pool = fxchain_host::pool::BufferPool::global();
+        let before = pool.stats();
+        let mut times = Vec::with_capacity(args.iterations);
+        for _ in 0..args.iterations.max(1) {
+            let t = Instant::now();
+            let r = once();
+            times.push(t.elapsed());
+            drop(r);
+        }
+        let steady_allocations = pool.stats().misses - before.misses;
+        let min = *times.iter().min().expect("a run");
+        let med = median(times);
+        let ips = args.batch.map(|n| {
+            let t = Instant::now();
+            (0..n).into_par_iter().for_each(|_| {
+                let _ = once();
+            });
+            n as f64 / t.elapsed().as_secs_f64()
+        });
+        let s = frame.size();
+        if args.json {
+            let mut v = serde_json::json!({
+                "chain": args.chain.display().to_string(), "width": s.width, "height": s.height,
+                "threads": rayon::current_num_threads(), "iterations": args.iterations.max(1),
+                "median_ms": med.as_secs_f64() * 1e3, "min_ms": min.as_secs_f64() * 1e3,
+                "steady_state_allocations": steady_allocations, "pool_peak_bytes": pool.stats().peak_bytes,
+            });
+            if let Some(ips) = ips {
+                v["batch"] = serde_json::json!(args.batch);
+                v["images_per_second"] = serde_json::json!(ips);
+            }
+            println!("{v}");
+        } else {
+            println!(
+                "{}  {}x{}  {} threads  median {}  min {}{}",
+                args.chain.display(),
+                s.width,
+                s.height,
+                rayon::current_num_threads(),
+                report::ms(med),
+                report::ms(min),
+                ips.map(|i| format!("  batch {}: {i:.1} images/s", args.batch.unwrap_or(0))).unwrap_or_default()
+            );
+        }
+    }
+    exit::OK
+}
