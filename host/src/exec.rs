@@ -297,6 +297,90 @@ fn node_key(step: &Step, info: &EffectInfo, format: PixelFormat, gen_size: Size,
     *h.finalize().as_bytes()
 }
 
+/// What the executor will do, decided before any pixel is touched.
+pub struct Plan {
+    /// Steps some output depends on.
+    pub needed: Vec<bool>,
+    /// How many needed steps (and outputs) read each step's result.
+    pub readers: Vec<usize>,
+    /// For each needed, enabled step: the effect (variant resolved) and the pixel format.
+    pub nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>>,
+    /// Steps rendered in the same band pass as the next step.
+    pub fused_with_next: Vec<bool>,
+}
+
+impl Plan {
+    /// Plans `chain`: needed steps, variants, formats and fusion.
+    pub fn new(
+        chain: &Chain,
+        registry: &Registry,
+        quality: fxchain_plugin_api::Tier,
+        preferred: PixelFormat,
+        fuse: bool,
+    ) -> Result<Plan, RunError> {
+        let n = chain.steps.len();
+        let mut needed = vec![false; n];
+        let mut readers = vec![0usize; n];
+        let mut stack: Vec<usize> = chain.outputs.clone();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut needed[i], true) {
+                continue;
+            }
+            for s in &chain.steps[i].inputs {
+                if let Source::Step(j) = s {
+                    stack.push(*j);
+                }
+            }
+        }
+        for (i, step) in chain.steps.iter().enumerate() {
+            if needed[i] {
+                for s in &step.inputs {
+                    if let Source::Step(j) = s {
+                        readers[*j] += 1;
+                    }
+                }
+            }
+        }
+        for &o in &chain.outputs {
+            readers[o] += 1;
+        }
+        let mut nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>> = vec![None; n];
+        for (i, step) in chain.steps.iter().enumerate() {
+            if needed[i] && step.enabled {
+                let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
+                    step: step.label(),
+                    effect: step.effect.clone(),
+                    message: "the effect is no longer loaded".into(),
+                })?;
+                let format = info.pick_format(preferred);
+                nodes[i] = Some((info, format));
+            }
+        }
+        let is_point = |i: usize| {
+            nodes[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER)
+        };
+        // Fusion: a point step joins the one before it when it is that step's only reader.
+        let mut fused_with_next = vec![false; n];
+        if fuse {
+            for (j, step) in chain.steps.iter().enumerate() {
+                if let [Source::Step(i)] = step.inputs.as_slice() {
+                    let i = *i;
+                    if j == i + 1
+                        && is_point(i)
+                        && is_point(j)
+                        && readers[i] == 1
+                        && !chain.outputs.contains(&i)
+                        && nodes[i].as_ref().map(|p| p.1) == nodes[j].as_ref().map(|p| p.1)
+                    {
+                        fused_with_next[i] = true;
+                    }
+                }
+            }
+        }
+        Ok(Plan { needed, readers, nodes, fused_with_next })
+    }
+}
+
 /// Renders `chain` with named input frames; returns the outputs and a report per step.
 pub fn render(
     chain: &Chain,
@@ -326,67 +410,9 @@ pub fn render(
         .or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).map(|f| f.size()))
         .unwrap_or(options.default_size);
 
-    // Which steps are needed, and how many later steps read each result.
+    let Plan { needed, mut readers, nodes: plan, fused_with_next } =
+        Plan::new(chain, registry, quality, preferred, options.fuse)?;
     let n = chain.steps.len();
-    let mut needed = vec![false; n];
-    let mut readers = vec![0usize; n];
-    let mut stack: Vec<usize> = chain.outputs.clone();
-    while let Some(i) = stack.pop() {
-        if std::mem::replace(&mut needed[i], true) {
-            continue;
-        }
-        for s in &chain.steps[i].inputs {
-            if let Source::Step(j) = s {
-                stack.push(*j);
-            }
-        }
-    }
-    for (i, step) in chain.steps.iter().enumerate() {
-        if needed[i] {
-            for s in &step.inputs {
-                if let Source::Step(j) = s {
-                    readers[*j] += 1;
-                }
-            }
-        }
-    }
-    for &o in &chain.outputs {
-        readers[o] += 1;
-    }
-
-    // Resolve each needed, enabled step: effect and format.
-    let mut plan: Vec<Option<(Arc<EffectInfo>, PixelFormat)>> = vec![None; n];
-    for (i, step) in chain.steps.iter().enumerate() {
-        if needed[i] && step.enabled {
-            let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
-                step: step.label(),
-                effect: step.effect.clone(),
-                message: "the effect is no longer loaded".into(),
-            })?;
-            let format = info.pick_format(preferred);
-            plan[i] = Some((info, format));
-        }
-    }
-    let is_point =
-        |i: usize| plan[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER);
-    // Fusion: a point step joins the previous one when it is that step's only reader.
-    let mut fused_with_next = vec![false; n];
-    if options.fuse {
-        for (j, step) in chain.steps.iter().enumerate() {
-            if let [Source::Step(i)] = step.inputs.as_slice() {
-                let (i, j2) = (*i, j);
-                if j2 == i + 1
-                    && is_point(i)
-                    && is_point(j2)
-                    && readers[i] == 1
-                    && !chain.outputs.contains(&i)
-                    && plan[i].as_ref().map(|p| p.1) == plan[j2].as_ref().map(|p| p.1)
-                {
-                    fused_with_next[i] = true;
-                }
-            }
-        }
-    }
 
     // Cache keys, from the inputs' pixels and upstream keys.
     let cache = options.cache.as_ref();

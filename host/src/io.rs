@@ -168,3 +168,22 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
     tmp.persist(path).map_err(|e| write_err(e.error.to_string()))?;
     Ok(())
 }
+
+/// A copy of `frame` scaled down (triangle filter) so its larger side is at most `max` pixels;
+/// an unchanged copy when it already fits.
+pub fn fit_within(frame: &Frame, max: u32) -> Frame {
+    let s = frame.size();
+    if s.width.max(s.height) <= max {
+        return frame.clone();
+    }
+    let k = max as f64 / s.width.max(s.height) as f64;
+    let (w, h) = (((s.width as f64 * k).round() as u32).max(1), ((s.height as f64 * k).round() as u32).max(1));
+    let img = image::RgbaImage::from_raw(s.width, s.height, frame.to_rgba8_vec()).expect("frame size");
+    let small = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+    let out = Frame::from_rgba8(Size::new(w, h), small.as_raw());
+    if frame.format() == PixelFormat::RGBA8 {
+        out
+    } else {
+        out.convert(frame.format())
+    }
+}

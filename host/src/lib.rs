@@ -5,6 +5,7 @@
 //! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically.
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod cache;
 pub mod chain;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod frame;
 pub mod io;
 pub mod loader;
 pub mod metrics;
+pub mod plan;
 pub mod pool;
 pub mod probe;
 pub mod registry;

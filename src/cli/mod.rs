@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod batch;
 mod bench;
 mod chain_cmd;
 mod plugins;
@@ -73,6 +74,8 @@ enum Command {
     /// Check and edit chain files.
     #[command(subcommand)]
     Chain(chain_cmd::ChainCommand),
+    /// Run a chain over many images, in parallel, with a progress bar.
+    Batch(batch::BatchArgs),
     /// Time a chain in-process on generated inputs (decode and encode excluded).
     Bench(bench::BenchArgs),
 }
@@ -148,6 +151,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
+        Command::Batch(args) => batch::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
     };
     drop(guard);

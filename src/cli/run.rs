@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// Run every step separately instead of fusing consecutive point steps.
     #[arg(long)]
     no_fuse: bool,
+    /// Quick look: scale inputs (and the generator size) down to fit MAXDIM pixels first.
+    /// Parameters in pixels (blur sigma, offsets) are not scaled.
+    #[arg(long, value_name = "MAXDIM")]
+    preview: Option<u32>,
 }
 
 fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
@@ -162,6 +166,30 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
                 return exit::FAILED;
             }
         }
+    }
+    let mut chain = chain;
+    if let Some(max) = args.preview {
+        let max = max.max(1);
+        for f in frames.values_mut() {
+            *f = Arc::new(fxchain_host::io::fit_within(f, max));
+        }
+        if let Some(s) = chain.size {
+            let k = (max as f64 / s.width.max(s.height) as f64).min(1.0);
+            chain.size = Some(fxchain_host::api::Size::new(
+                ((s.width as f64 * k).round() as u32).max(1),
+                ((s.height as f64 * k).round() as u32).max(1),
+            ));
+        }
+    }
+    if chain.optimize {
+        let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
+        chain = match fxchain_host::plan::optimize(&chain, &registry, &sizes, quality) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
     }
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     let options = RenderOptions {

@@ -1,6 +1,7 @@
 //! Chains: the RON file format, its validation against the registry, and the validated model.
 
 mod diagnostic;
+pub mod edit;
 pub mod syntax;
 mod validate;
 

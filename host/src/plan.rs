@@ -1,0 +1,243 @@
+//! Explaining a chain (what the executor will do at each node) and the optional reordering
+//! optimizer.
+
+use std::collections::HashMap;
+
+use fxchain_plugin_api::abi::PrepareInfo;
+use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Size, Tier};
+
+use crate::chain::{Chain, Precision, Source};
+use crate::error::RunError;
+use crate::exec::{prepare, Plan};
+use crate::registry::Registry;
+
+/// One node of an explained plan.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PlanRow {
+    /// Step label.
+    pub step: String,
+    /// Effect id as written.
+    pub effect: String,
+    /// Effect that runs (the variant chosen by the quality profile).
+    pub runs: String,
+    /// Its tier.
+    pub tier: String,
+    /// Library and generation.
+    pub library: String,
+    /// Access pattern.
+    pub access: String,
+    /// Pixel format of the node.
+    pub format: String,
+    /// Output size.
+    pub size: (u32, u32),
+    /// Inputs (step labels or chain input names).
+    pub inputs: Vec<String>,
+    /// Runs in one band pass with the next step.
+    pub fused_with_next: bool,
+    /// Depth in the graph: nodes of the same depth do not depend on each other.
+    pub level: usize,
+    /// Cacheable (deterministic effect), with the structural part of its cache key.
+    pub cache_key: Option<String>,
+    /// Not needed by any output, or disabled.
+    pub skipped: Option<&'static str>,
+}
+
+fn preferred(chain: &Chain) -> PixelFormat {
+    match chain.precision {
+        Precision::U8 => PixelFormat::RGBA8,
+        Precision::F32 => PixelFormat::RGBA32F,
+    }
+}
+
+/// Output sizes of every step for the given input sizes (prepares each effect, renders nothing).
+pub fn sizes(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Size>,
+    quality: Tier,
+    default_size: Size,
+) -> Result<Vec<Option<Size>>, RunError> {
+    let plan = Plan::new(chain, registry, quality, preferred(chain), false)?;
+    let gen_size =
+        chain.size.or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).copied()).unwrap_or(default_size);
+    let mut out: Vec<Option<Size>> = vec![None; chain.steps.len()];
+    for (i, step) in chain.steps.iter().enumerate() {
+        let ins: Vec<Size> = step
+            .inputs
+            .iter()
+            .filter_map(|s| match s {
+                Source::Input(n) => inputs.get(n).copied(),
+                Source::Step(j) => out[*j],
+            })
+            .collect();
+        out[i] = match &plan.nodes[i] {
+            None => ins.first().copied(),
+            Some((info, format)) => {
+                let prep = PrepareInfo { seed: step.seed, size: gen_size, format: *format };
+                let op = prepare(info, &step.params, &ins, &prep).map_err(|e| RunError::Plugin {
+                    step: step.label(),
+                    effect: info.id.clone(),
+                    library: info.library.name.clone(),
+                    panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
+                    message: e.to_string(),
+                })?;
+                Some(op.output_size())
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// The plan of `chain` for inputs of the given sizes.
+pub fn explain(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Size>,
+    quality: Option<Tier>,
+    fuse: bool,
+) -> Result<Vec<PlanRow>, RunError> {
+    let quality = quality.unwrap_or(chain.quality);
+    let plan = Plan::new(chain, registry, quality, preferred(chain), fuse)?;
+    let sizes = sizes(chain, registry, inputs, quality, Size::new(512, 512))?;
+    let mut level = vec![0usize; chain.steps.len()];
+    let mut rows = Vec::new();
+    for (i, step) in chain.steps.iter().enumerate() {
+        level[i] =
+            step.inputs.iter().map(|s| if let Source::Step(j) = s { level[*j] + 1 } else { 0 }).max().unwrap_or(0);
+        let input_names: Vec<String> = step
+            .inputs
+            .iter()
+            .map(|s| match s {
+                Source::Input(n) => format!("input `{n}`"),
+                Source::Step(j) => chain.steps[*j].label(),
+            })
+            .collect();
+        let size = sizes[i].map(|s| (s.width, s.height)).unwrap_or((0, 0));
+        let skipped = if !plan.needed[i] {
+            Some("not needed by any output")
+        } else if !step.enabled {
+            Some("disabled: its input passes through")
+        } else {
+            None
+        };
+        let (runs, tier, library, access, format, key) = match &plan.nodes[i] {
+            Some((info, format)) => {
+                let mut h = blake3::Hasher::new();
+                h.update(info.id.as_bytes());
+                h.update(info.library.content_hash.as_bytes());
+                h.update(format!("{:?}", step.params).as_bytes());
+                h.update(&step.seed.to_le_bytes());
+                (
+                    info.id.clone(),
+                    info.tier.to_string(),
+                    format!("{} {} gen {}", info.library.name, info.library.version, info.library.generation),
+                    info.access.to_string(),
+                    format.to_string(),
+                    info.deterministic.then(|| h.finalize().to_hex()[..12].to_string()),
+                )
+            }
+            None => (step.effect.clone(), "-".into(), "-".into(), "-".into(), "-".into(), None),
+        };
+        rows.push(PlanRow {
+            step: step.label(),
+            effect: step.effect.clone(),
+            runs,
+            tier,
+            library,
+            access,
+            format,
+            size,
+            inputs: input_names,
+            fused_with_next: plan.fused_with_next[i],
+            level: level[i],
+            cache_key: key,
+            skipped,
+        });
+    }
+    Ok(rows)
+}
+
+/// Reorders `chain` where the effects' properties make it safe: a step that shrinks the image
+/// (a one-input effect with a smaller output) is moved ahead of the point steps that feed it, so
+/// they run on fewer pixels. Point effects commute with resampling up to rounding and the
+/// non-linearity of the point curve, so the result matches the written order within a small
+/// tolerance. Returns the chain unchanged when nothing applies.
+pub fn optimize(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Size>,
+    quality: Option<Tier>,
+) -> Result<Chain, RunError> {
+    let quality = quality.unwrap_or(chain.quality);
+    let mut c = chain.clone();
+    loop {
+        let plan = Plan::new(&c, registry, quality, preferred(&c), false)?;
+        let sz = sizes(&c, registry, inputs, quality, Size::new(512, 512))?;
+        let is_point = |i: usize| {
+            plan.nodes[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER)
+                && plan.readers[i] == 1
+                && !c.outputs.contains(&i)
+        };
+        let mut change = None;
+        for (j, step) in c.steps.iter().enumerate() {
+            let Some((info, _)) = &plan.nodes[j] else { continue };
+            let [Source::Step(p)] = step.inputs.as_slice() else { continue };
+            if info.kind != EffectKind::FILTER || info.access == Access::POINT || *p + 1 != j {
+                continue;
+            }
+            let (Some(i_sz), Some(o_sz)) = (sz[*p], sz[j]) else { continue };
+            if o_sz.pixels() >= i_sz.pixels() {
+                continue;
+            }
+            // The run of point steps ending right before j, each feeding the next.
+            let mut head = *p;
+            while is_point(head)
+                && head > 0
+                && matches!(c.steps[head].inputs.as_slice(), [Source::Step(q)] if *q + 1 == head)
+            {
+                if !is_point(head - 1) {
+                    break;
+                }
+                head -= 1;
+            }
+            if is_point(head) {
+                change = Some((head, j));
+                break;
+            }
+        }
+        let Some((head, j)) = change else { return Ok(c) };
+        // New order: j, then head..j-1. Rewire: j reads head's input; head reads j; the readers
+        // of j read j-1.
+        let head_input = c.steps[head].inputs.clone();
+        let mut order: Vec<usize> = (0..c.steps.len()).collect();
+        let moved = order.remove(j);
+        order.insert(head, moved);
+        let mut position = vec![0usize; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new;
+        }
+        let remap = |s: &Source, me: usize| -> Source {
+            match s {
+                Source::Step(k) if *k == j && me != head => Source::Step(position[j - 1]),
+                Source::Step(k) => Source::Step(position[*k]),
+                other => other.clone(),
+            }
+        };
+        let mut steps = Vec::with_capacity(c.steps.len());
+        for &old in &order {
+            let mut s = c.steps[old].clone();
+            s.inputs = if old == j {
+                head_input.iter().map(|x| remap(x, old)).collect()
+            } else if old == head {
+                vec![Source::Step(position[j])]
+            } else {
+                s.inputs.iter().map(|x| remap(x, old)).collect()
+            };
+            s.index = steps.len();
+            steps.push(s);
+        }
+        c.outputs = c.outputs.iter().map(|&o| if o == j { position[j - 1] } else { position[o] }).collect();
+        c.steps = steps;
+        tracing::debug!(target: "fxchain::plan", "optimizer moved step {} ahead of {}", j + 1, head + 1);
+    }
+}
