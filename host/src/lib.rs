@@ -18,6 +18,7 @@ pub mod plan;
 pub mod pool;
 pub mod probe;
 pub mod registry;
+pub mod reload;
 
 pub use chain::{Chain, ChainError, ChainSource};
 pub use error::{ImageError, LoadError, RunError};

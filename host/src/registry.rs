@@ -29,8 +29,9 @@ impl RegistryOptions {
     }
 }
 
-/// Every effect that loaded, by id, with the problems met on the way.
-#[derive(Default)]
+/// Every effect that loaded, by id, with the problems met on the way. A registry is an
+/// immutable snapshot: hot reload builds a new one (see [`crate::reload`]).
+#[derive(Default, Clone)]
 pub struct Registry {
     libraries: Vec<Arc<Library>>,
     effects: BTreeMap<String, Arc<EffectInfo>>,
@@ -135,6 +136,42 @@ impl Registry {
                 self.warnings.push(w);
             }
         }
+    }
+
+    /// A copy of this registry in which the library loaded from `path` is replaced by `library`
+    /// (or added, when none was loaded from there).
+    pub fn with_library(&self, path: &Path, library: Arc<Library>, effects: Vec<EffectInfo>) -> Registry {
+        let mut r = self.without_library(path);
+        r.add(library, effects);
+        r
+    }
+
+    /// A copy of this registry without the library loaded from `path` (its effects stay usable by
+    /// renders holding the old snapshot).
+    pub fn without_library(&self, path: &Path) -> Registry {
+        let mut r = Registry { dirs: self.dirs.clone(), errors: self.errors.clone(), ..Default::default() };
+        for lib in &self.libraries {
+            if lib.path != path {
+                let effects: Vec<EffectInfo> =
+                    self.effects.values().filter(|e| Arc::ptr_eq(&e.library, lib)).map(|e| (**e).clone()).collect();
+                r.libraries.push(lib.clone());
+                for e in effects {
+                    r.effects.insert(e.id.clone(), Arc::new(e));
+                }
+            }
+        }
+        r.rebuild_variants();
+        r
+    }
+
+    /// The library loaded from `path`, if any.
+    pub fn library_at(&self, path: &Path) -> Option<&Arc<Library>> {
+        self.libraries.iter().find(|l| l.path == path)
+    }
+
+    /// Effects provided by `library`.
+    pub fn effects_of(&self, library: &Arc<Library>) -> Vec<Arc<EffectInfo>> {
+        self.effects.values().filter(|e| Arc::ptr_eq(&e.library, library)).cloned().collect()
     }
 
     /// The directories that were scanned.

@@ -6,6 +6,7 @@ mod chain_cmd;
 mod plugins;
 mod report;
 mod run;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -78,6 +79,8 @@ enum Command {
     Batch(batch::BatchArgs),
     /// Time a chain in-process on generated inputs (decode and encode excluded).
     Bench(bench::BenchArgs),
+    /// Render a chain, then again on every plugin rebuild, chain edit or input change.
+    Watch(watch::WatchArgs),
 }
 
 impl Global {
@@ -153,6 +156,7 @@ pub fn main() -> i32 {
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
         Command::Batch(args) => batch::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
+        Command::Watch(args) => watch::run(&cli.global, args),
     };
     drop(guard);
     code

@@ -44,38 +44,7 @@ fn a_plugin_built_against_an_incompatible_api_is_refused() {
     let lib = crate::support::build_crate(
         &crate::support::root().join("examples/plugin-template"),
         "template-api-0.2",
-        |dir| {
-            let api = dir.join("api");
-            crate::support::copy_dir(&crate::support::root().join("plugin-api"), &api);
-            let m = api.join("Cargo.toml");
-            let t = std::fs::read_to_string(&m).unwrap().replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1);
-            let t = t
-                .replace("edition.workspace = true", "edition = \"2021\"")
-                .replace("license.workspace = true", "")
-                .replace("abi_stable.workspace = true", "abi_stable = \"0.11\"")
-                .replace("bytemuck.workspace = true", "bytemuck = { version = \"1\", features = [\"derive\"] }");
-            std::fs::write(&m, t).unwrap();
-            let mm = api.join("macros/Cargo.toml");
-            let t = std::fs::read_to_string(&mm)
-                .unwrap()
-                .replace("edition.workspace = true", "edition = \"2021\"")
-                .replace("license.workspace = true", "");
-            std::fs::write(&mm, t).unwrap();
-            let manifest = dir.join("Cargo.toml");
-            let t = std::fs::read_to_string(&manifest).unwrap();
-            let t = t
-                .lines()
-                .map(|l| {
-                    if l.starts_with("fxchain-plugin-api") {
-                        "fxchain-plugin-api = { path = \"api\" }".to_string()
-                    } else {
-                        l.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            std::fs::write(&manifest, t).unwrap();
-        },
+        |dir| crate::support::use_api_version(dir, "0.2.0"),
     );
     let good =
         plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));

@@ -9,5 +9,6 @@ mod engine;
 mod fixtures;
 mod golden;
 mod library;
+mod reload;
 mod support;
 mod template;

@@ -217,3 +217,48 @@ pub fn random_rgba8(w: u32, h: u32, seed: u64, opaque: bool) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Points the crate copied in `dir` at a copy of `plugin-api` with its version set to `version`
+/// (a different ABI version).
+pub fn use_api_version(dir: &Path, version: &str) {
+    let api = dir.join("api");
+    copy_dir(&root().join("plugin-api"), &api);
+    let m = api.join("Cargo.toml");
+    let t =
+        std::fs::read_to_string(&m).unwrap().replacen("version = \"0.1.0\"", &format!("version = \"{version}\""), 1);
+    let t = t
+        .replace("edition.workspace = true", "edition = \"2021\"")
+        .replace("license.workspace = true", "")
+        .replace("abi_stable.workspace = true", "abi_stable = \"0.11\"")
+        .replace("bytemuck.workspace = true", "bytemuck = { version = \"1\", features = [\"derive\"] }");
+    std::fs::write(&m, t).unwrap();
+    let mm = api.join("macros/Cargo.toml");
+    let t = std::fs::read_to_string(&mm)
+        .unwrap()
+        .replace("edition.workspace = true", "edition = \"2021\"")
+        .replace("license.workspace = true", "");
+    std::fs::write(&mm, t).unwrap();
+    let manifest = dir.join("Cargo.toml");
+    let t = std::fs::read_to_string(&manifest).unwrap();
+    let t = t
+        .lines()
+        .map(|l| {
+            if l.starts_with("fxchain-plugin-api") {
+                "fxchain-plugin-api = { path = \"api\" }".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&manifest, t).unwrap();
+}
+
+/// Puts `lib` into `dir` the way cargo does: a new file renamed over the old one.
+pub fn install(lib: &Path, dir: &Path) -> PathBuf {
+    let target = dir.join(lib.file_name().unwrap());
+    let tmp = dir.join(".installing.partial");
+    std::fs::copy(lib, &tmp).unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+    target
+}

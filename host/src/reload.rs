@@ -1,0 +1,320 @@
+//! Hot reload: a registry whose libraries are replaced, generation by generation, when their
+//! files change. A new build replaces the old one only after it loads, passes its checks and a
+//! self-test render of every effect; renders in flight keep the snapshot they started with.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use fxchain_plugin_api::{EffectKind, PixelFormat, Size};
+use notify::{RecursiveMode, Watcher};
+
+use crate::chain::Step;
+use crate::error::LoadError;
+use crate::exec::render_step;
+use crate::loader::{self, EffectInfo, Library};
+use crate::probe::probe_image;
+use crate::registry::{Registry, RegistryOptions};
+
+/// What happened to a library file.
+#[derive(Clone, Debug)]
+pub enum ReloadEvent {
+    /// A library appeared and was loaded.
+    Loaded {
+        /// Library file.
+        path: PathBuf,
+        /// Crate name.
+        library: String,
+        /// New generation.
+        generation: u64,
+        /// Time from the change being noticed to the swap.
+        took: Duration,
+    },
+    /// A new build replaced the previous generation.
+    Replaced {
+        /// Library file.
+        path: PathBuf,
+        /// Crate name.
+        library: String,
+        /// The generation that served until now.
+        old_generation: u64,
+        /// The generation that serves from now on.
+        generation: u64,
+        /// Time from the change being noticed to the swap.
+        took: Duration,
+    },
+    /// A new build was refused; the previous generation keeps serving.
+    Rejected {
+        /// Library file.
+        path: PathBuf,
+        /// Why, for people.
+        reason: String,
+    },
+    /// The library file was removed; its effects are retired (runs in flight finish).
+    Retired {
+        /// Library file.
+        path: PathBuf,
+        /// Crate name.
+        library: String,
+    },
+}
+
+impl std::fmt::Display for ReloadEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadEvent::Loaded { library, generation, took, .. } => {
+                write!(f, "loaded {library} (generation {generation}) in {:.0} ms", took.as_secs_f64() * 1e3)
+            }
+            ReloadEvent::Replaced { library, old_generation, generation, took, .. } => write!(
+                f,
+                "reloaded {library}: generation {old_generation} → {generation} in {:.0} ms",
+                took.as_secs_f64() * 1e3
+            ),
+            ReloadEvent::Rejected { path, reason } => {
+                write!(f, "kept the previous build of {}: {reason}", path.display())
+            }
+            ReloadEvent::Retired { library, .. } => write!(f, "retired {library}: its file was removed"),
+        }
+    }
+}
+
+/// A check a new snapshot must pass before it is swapped in (e.g. "the chain still validates").
+pub type Acceptor = dyn Fn(&Registry) -> Result<(), String> + Send + Sync;
+
+/// A registry that follows its plugin folders.
+pub struct LiveRegistry {
+    current: RwLock<Arc<Registry>>,
+    cache_dir: PathBuf,
+    dirs: Vec<PathBuf>,
+    subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
+    generations: AtomicU64,
+    acceptor: RwLock<Option<Box<Acceptor>>>,
+    last_rejection: Mutex<HashMap<PathBuf, String>>,
+}
+
+impl LiveRegistry {
+    /// Loads the plugin folders of `options`.
+    pub fn new(options: &RegistryOptions) -> Arc<Self> {
+        let cache_dir = options.cache_dir.clone().unwrap_or_else(loader::default_cache_dir);
+        let registry = Registry::load(&RegistryOptions { cache_dir: Some(cache_dir.clone()), ..options.clone() });
+        let generations = registry.libraries().len() as u64;
+        Arc::new(LiveRegistry {
+            dirs: registry.dirs().to_vec(),
+            current: RwLock::new(Arc::new(registry)),
+            cache_dir,
+            subscribers: Mutex::new(Vec::new()),
+            generations: AtomicU64::new(generations),
+            acceptor: RwLock::new(None),
+            last_rejection: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The current snapshot. A render holds it for its whole duration, so it never mixes
+    /// generations.
+    pub fn snapshot(&self) -> Arc<Registry> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The plugin folders followed.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Library generations loaded by this process so far (they are never unloaded).
+    pub fn loaded_generations(&self) -> u64 {
+        self.generations.load(Ordering::Relaxed)
+    }
+
+    /// Receives every reload event from now on.
+    pub fn subscribe(&self) -> Receiver<ReloadEvent> {
+        let (tx, rx) = channel();
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
+        rx
+    }
+
+    /// Sets the extra check a new snapshot must pass.
+    pub fn set_acceptor(&self, check: Option<Box<Acceptor>>) {
+        *self.acceptor.write().unwrap_or_else(|e| e.into_inner()) = check;
+    }
+
+    fn publish(&self, event: ReloadEvent) -> ReloadEvent {
+        if let ReloadEvent::Rejected { path, reason } = &event {
+            // Say why once, not on every file event of the same bad build.
+            let mut last = self.last_rejection.lock().unwrap_or_else(|e| e.into_inner());
+            if last.get(path) == Some(reason) {
+                return event;
+            }
+            last.insert(path.clone(), reason.clone());
+        } else {
+            let path = match &event {
+                ReloadEvent::Loaded { path, .. }
+                | ReloadEvent::Replaced { path, .. }
+                | ReloadEvent::Retired { path, .. } => path,
+                ReloadEvent::Rejected { path, .. } => path,
+            };
+            self.last_rejection.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+        }
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).retain(|s| s.send(event.clone()).is_ok());
+        event
+    }
+
+    /// Reloads the library at `path` (or retires it when the file is gone) and publishes what
+    /// happened.
+    pub fn reload(&self, path: &Path) -> ReloadEvent {
+        let started = Instant::now();
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let current = self.snapshot();
+        let old = current.library_at(&path).cloned();
+        if !path.exists() {
+            return match old {
+                Some(lib) => {
+                    self.swap(current.without_library(&path));
+                    self.publish(ReloadEvent::Retired { path, library: lib.name.clone() })
+                }
+                None => ReloadEvent::Rejected { path, reason: "no such library".into() },
+            };
+        }
+        // A build may still be writing the file: retry a few times while it looks incomplete.
+        let mut attempt = 0;
+        let loaded = loop {
+            match loader::load_library(&path, &self.cache_dir) {
+                Err(LoadError::NotALibrary { .. } | LoadError::Io { .. }) if attempt < 5 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(60));
+                }
+                other => break other,
+            }
+        };
+        let (library, effects) = match loaded {
+            Ok(x) => x,
+            Err(e) => {
+                let reason = match &e {
+                    LoadError::IncompatibleAbi { reason, .. } if old.is_some() => format!(
+                        "incompatible plugin ABI ({reason}); restart the host after rebuilding against this host's fxchain-plugin-api"
+                    ),
+                    other => other.to_string(),
+                };
+                return self.publish(ReloadEvent::Rejected { path, reason });
+            }
+        };
+        self.generations.fetch_add(1, Ordering::Relaxed);
+        if let Err(reason) = self.check(&current, old.as_ref(), &library, &effects) {
+            return self.publish(ReloadEvent::Rejected { path, reason });
+        }
+        let next = current.with_library(&path, library.clone(), effects);
+        if let Some(accept) = self.acceptor.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if let Err(reason) = accept(&next) {
+                return self.publish(ReloadEvent::Rejected { path, reason });
+            }
+        }
+        self.swap(next);
+        let took = started.elapsed();
+        self.publish(match old {
+            Some(o) => ReloadEvent::Replaced {
+                path,
+                library: library.name.clone(),
+                old_generation: o.generation,
+                generation: library.generation,
+                took,
+            },
+            None => ReloadEvent::Loaded { path, library: library.name.clone(), generation: library.generation, took },
+        })
+    }
+
+    fn swap(&self, next: Registry) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+    }
+
+    /// Effects kept, and a self-test render of each.
+    fn check(
+        &self,
+        current: &Registry,
+        old: Option<&Arc<Library>>,
+        library: &Arc<Library>,
+        effects: &[EffectInfo],
+    ) -> Result<(), String> {
+        if let Some(old) = old {
+            let new_ids: HashSet<&str> = effects.iter().map(|e| e.id.as_str()).collect();
+            let gone: Vec<String> = current
+                .effects_of(old)
+                .iter()
+                .map(|e| e.id.clone())
+                .filter(|id| !new_ids.contains(id.as_str()))
+                .collect();
+            if !gone.is_empty() {
+                return Err(format!("the new build no longer provides {}", gone.join(", ")));
+            }
+        }
+        for e in effects {
+            self_test(e)
+                .map_err(|m| format!("self-test of `{}` (generation {}) failed: {m}", e.id, library.generation))?;
+        }
+        Ok(())
+    }
+
+    /// Follows the plugin folders: changed libraries are reloaded after `debounce` of quiet.
+    /// The returned watcher stops when dropped.
+    pub fn watch(self: &Arc<Self>, debounce: Duration) -> notify::Result<notify::RecommendedWatcher> {
+        let (tx, rx) = channel::<notify::Result<notify::Event>>();
+        let mut watcher = notify::recommended_watcher(tx)?;
+        for d in &self.dirs {
+            watcher.watch(d, RecursiveMode::NonRecursive)?;
+        }
+        let this = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("fxchain-reload".into())
+            .spawn(move || {
+                let mut pending: HashSet<PathBuf> = HashSet::new();
+                loop {
+                    let wait = if pending.is_empty() { Duration::from_secs(3600) } else { debounce };
+                    match rx.recv_timeout(wait) {
+                        Ok(Ok(event)) => {
+                            for p in event.paths {
+                                if loader::is_library_name(&p) {
+                                    pending.insert(p);
+                                }
+                            }
+                        }
+                        Ok(Err(e)) => tracing::warn!("plugin folder watch: {e}"),
+                        Err(RecvTimeoutError::Timeout) => {
+                            let Some(live) = this.upgrade() else { return };
+                            for p in pending.drain() {
+                                let event = live.reload(&p);
+                                tracing::info!(target: "fxchain::reload", "{event}");
+                            }
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .expect("spawn the reload thread");
+        Ok(watcher)
+    }
+}
+
+/// Renders `effect` with default parameters on a small probe.
+pub fn self_test(effect: &EffectInfo) -> Result<(), String> {
+    let size = Size::new(24, 16);
+    let step = Step {
+        index: 0,
+        id: None,
+        effect: effect.id.clone(),
+        params: effect.params.iter().map(|p| p.default.clone()).collect(),
+        enabled: true,
+        inputs: Vec::new(),
+        quality: None,
+        seed: 1,
+    };
+    let inputs: Vec<Arc<crate::frame::Frame>> = match effect.kind {
+        EffectKind::GENERATOR => Vec::new(),
+        _ => (0..effect.min_inputs.max(1)).map(|_| Arc::new(probe_image(size))).collect(),
+    };
+    let format = effect.pick_format(PixelFormat::RGBA8);
+    render_step(&step, effect, inputs, format, size, None).map(|_| ()).map_err(|e| match e {
+        crate::RunError::Plugin { message, .. } => message,
+        other => other.to_string(),
+    })
+}
