@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::chain::{Chain, Precision};
 use crate::error::RunError;
-use crate::exec::{render, resolve_effect, RenderOptions};
+use crate::exec::{resolve_effect, RenderOptions};
 use crate::frame::Frame;
 use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
 use crate::registry::Registry;
@@ -129,7 +129,7 @@ fn load_done(dir: &Path) -> HashMap<String, String> {
 /// `stop` is polled before each image starts: set it to stop cleanly (work in flight finishes).
 pub fn run_batch(
     chain: &Chain,
-    registry: &Registry,
+    registry: &Arc<Registry>,
     items: &[BatchItem],
     options: &BatchOptions,
     stop: &AtomicBool,
@@ -137,6 +137,12 @@ pub fn run_batch(
 ) -> BatchSummary {
     let started = Instant::now();
     let print = fingerprint(chain, registry, options);
+    for dir in items.iter().filter_map(|i| i.output.parent()).collect::<HashSet<_>>() {
+        let n = crate::io::clean_stale_temps(dir);
+        if n > 0 {
+            tracing::info!("removed {n} stale temporary file(s) in {}", dir.display());
+        }
+    }
     let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
     let input_name = chain.inputs.first().cloned().unwrap_or_else(|| "input".to_string());
     // Records of earlier runs, per output folder.
@@ -210,7 +216,7 @@ pub fn run_batch(
 
 fn process(
     chain: &Chain,
-    registry: &Registry,
+    registry: &Arc<Registry>,
     item: &BatchItem,
     options: &BatchOptions,
     format: PixelFormat,
@@ -227,7 +233,7 @@ fn process(
     } else {
         chain
     };
-    let result = render(chain, registry, &inputs, &options.render).map_err(|e| {
+    let result = crate::exec::render_with_deadline(chain, registry, &inputs, &options.render).map_err(|e| {
         let stage = if matches!(e, RunError::Image(_)) { Stage::Decode } else { Stage::Plugin };
         (stage, e.to_string())
     })?;

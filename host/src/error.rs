@@ -98,6 +98,12 @@ pub enum RunError {
     /// Reading or writing an image failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// The render ran past its deadline.
+    #[error("the render took longer than the deadline of {seconds} s; its image is abandoned")]
+    Deadline {
+        /// The deadline.
+        seconds: f64,
+    },
 }
 
 /// Why reading or writing an image failed.

@@ -41,6 +41,8 @@ pub struct RenderOptions {
     pub cache: Option<Arc<ResultCache>>,
     /// Where per-effect figures are recorded.
     pub metrics: Option<Arc<Metrics>>,
+    /// Longest a render may take (see [`render_with_deadline`]).
+    pub deadline: Option<std::time::Duration>,
 }
 
 impl Default for RenderOptions {
@@ -52,6 +54,7 @@ impl Default for RenderOptions {
             fuse: true,
             cache: None,
             metrics: None,
+            deadline: None,
         }
     }
 }
@@ -557,4 +560,32 @@ pub fn render(
     }
     let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
     Ok(RenderResult { outputs, steps: reports })
+}
+
+/// [`render`] with `options.deadline` enforced: plugin code cannot be interrupted, so the render
+/// runs on its own thread and, past the deadline, the caller gets [`RunError::Deadline`] and
+/// moves on while the runaway effect finishes (or spins) in the background.
+pub fn render_with_deadline(
+    chain: &Chain,
+    registry: &Arc<Registry>,
+    inputs: &HashMap<String, Arc<Frame>>,
+    options: &RenderOptions,
+) -> Result<RenderResult, RunError> {
+    let Some(deadline) = options.deadline else { return render(chain, registry, inputs, options) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (c, r, i, o) = (chain.clone(), registry.clone(), inputs.clone(), options.clone());
+    std::thread::Builder::new()
+        .name("fxchain-render".into())
+        .spawn(move || {
+            let _ = tx.send(render(&c, &r, &i, &o));
+        })
+        .map_err(|e| RunError::BadPlan {
+            step: "-".into(),
+            effect: "-".into(),
+            message: format!("cannot start a render thread: {e}"),
+        })?;
+    match rx.recv_timeout(deadline) {
+        Ok(r) => r,
+        Err(_) => Err(RunError::Deadline { seconds: deadline.as_secs_f64() }),
+    }
 }

@@ -43,6 +43,9 @@ impl ImageLimits {
 /// Decodes the image at `path` into a frame of `format`, honouring EXIF orientation.
 pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
     let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(decode("the file is empty (0 bytes): not an image".into()));
+    }
     let mut reader = ImageReader::open(path).map_err(|e| decode(e.to_string()))?;
     reader = reader.with_guessed_format().map_err(|e| decode(e.to_string()))?;
     if reader.format().is_none() {
@@ -140,11 +143,8 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
     let size = frame.size();
     let rgba = image::RgbaImage::from_raw(size.width, size.height, frame.to_rgba8_vec())
         .ok_or_else(|| write_err("internal: frame size mismatch".into()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".fxchain-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| write_err(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+    let mut tmp =
+        temp_in(&dir).map_err(|e| write_err(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
         let result = match format {
@@ -186,4 +186,37 @@ pub fn fit_within(frame: &Frame, max: u32) -> Frame {
     } else {
         out.convert(frame.format())
     }
+}
+
+/// Prefix of the temporary files fxchain writes next to its outputs: `.fxchain-<pid>-`.
+fn temp_prefix() -> String {
+    format!(".fxchain-{}-", std::process::id())
+}
+
+/// A temporary file in `dir` named after this process, so a later run can tell it is stale.
+pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(&temp_prefix()).suffix(".tmp").tempfile_in(dir)
+}
+
+/// Removes temporary files left in `dir` by fxchain processes that no longer run (a kill -9
+/// during a write). Returns how many were removed.
+pub fn clean_stale_temps(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(".fxchain-") else { continue };
+        if !name.ends_with(".tmp") {
+            continue;
+        }
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        // Without /proc (not Linux), only files of unknown origin older than an hour go.
+        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a.as_secs() > 3600));
+        let gone = if Path::new("/proc/self").exists() { !alive } else { old };
+        if gone && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }

@@ -349,7 +349,8 @@ pub fn clean_stale_copies(cache_dir: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        if pid != std::process::id() && Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -10,7 +10,7 @@ use clap::Args;
 use fxchain_host::api::Tier;
 use fxchain_host::batch::{self, BatchItem, BatchOptions, ItemReport};
 use fxchain_host::chain::{self, Override};
-use fxchain_host::io::{ImageLimits, OutputFormat};
+use fxchain_host::io::OutputFormat;
 use fxchain_host::{ChainSource, RenderOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -67,6 +67,13 @@ pub struct BatchArgs {
     /// Quality profile: fast, balanced or quality.
     #[arg(long)]
     quality: Option<String>,
+    /// Print the buffer pool's counters at the end.
+    #[arg(long)]
+    pool_stats: bool,
+    /// Result cache budget in MiB (reuses steps that do not depend on the image, such as
+    /// generators).
+    #[arg(long, env = "FXCHAIN_CACHE_MB", default_value_t = 64)]
+    cache_mb: u64,
 }
 
 const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "tif", "tiff"];
@@ -211,7 +218,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         return exit::ENV;
     }
 
-    let registry = g.registry();
+    let registry = Arc::new(g.registry());
     let source = match ChainSource::from_path(&args.chain) {
         Ok(s) => s,
         Err(e) => {
@@ -266,8 +273,14 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         resume: args.resume,
         fail_fast: args.fail_fast,
         max_failures: args.max_failures,
-        limits: ImageLimits::default(),
-        render: RenderOptions { quality, band_rows: g.band_rows, ..Default::default() },
+        limits: g.limits(),
+        render: RenderOptions {
+            quality,
+            band_rows: g.band_rows,
+            deadline: g.deadline(),
+            cache: (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(args.cache_mb << 20, None)),
+            ..Default::default()
+        },
     };
     let quiet = g.quiet;
     let on_done = |r: &ItemReport| {
@@ -299,6 +312,16 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             summary.skipped,
             elapsed.as_secs_f64(),
             batch::rate(summary.ok, elapsed)
+        );
+    }
+    if args.pool_stats {
+        let p = fxchain_host::pool::BufferPool::global().stats();
+        eprintln!(
+            "buffer pool: {} reused, {} allocated, peak {} bytes, {} bytes in use at the end",
+            p.hits,
+            p.misses,
+            p.peak_bytes,
+            p.bytes - p.pooled_bytes
         );
     }
     if stop.load(Ordering::SeqCst) {

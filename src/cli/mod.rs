@@ -63,6 +63,21 @@ pub struct Global {
     /// Write a Chrome/Perfetto trace of steps and bands to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Refuse input images wider than this (can only tighten the default of 16384).
+    #[arg(long, global = true, value_name = "PX")]
+    max_width: Option<u32>,
+    /// Refuse input images taller than this (can only tighten the default of 16384).
+    #[arg(long, global = true, value_name = "PX")]
+    max_height: Option<u32>,
+    /// Refuse input images with more pixels than this (can only tighten the default of 268435456).
+    #[arg(long, global = true, value_name = "N")]
+    max_pixels: Option<u64>,
+    /// Largest allocation a decoder may make, in MiB (can only tighten the default of 1024).
+    #[arg(long, global = true, value_name = "MIB")]
+    max_decode_mb: Option<u64>,
+    /// Fail a render (one image of a batch) that takes longer than this many seconds.
+    #[arg(long, global = true, env = "FXCHAIN_DEADLINE", value_name = "SECONDS")]
+    deadline: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +99,22 @@ enum Command {
 }
 
 impl Global {
+    /// Decoding limits: the defaults, tightened by the flags.
+    pub fn limits(&self) -> fxchain_host::io::ImageLimits {
+        let d = fxchain_host::io::ImageLimits::default();
+        d.tighten(fxchain_host::io::ImageLimits {
+            max_width: self.max_width.unwrap_or(d.max_width),
+            max_height: self.max_height.unwrap_or(d.max_height),
+            max_pixels: self.max_pixels.unwrap_or(d.max_pixels),
+            max_bytes: self.max_decode_mb.map(|m| m << 20).unwrap_or(d.max_bytes),
+        })
+    }
+
+    /// The render deadline, if set.
+    pub fn deadline(&self) -> Option<std::time::Duration> {
+        self.deadline.filter(|d| d.is_finite() && *d > 0.0).map(std::time::Duration::from_secs_f64)
+    }
+
     /// Loads the registry and reports libraries that failed, as warnings.
     pub fn registry(&self) -> Registry {
         let options = RegistryOptions {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use fxchain_host::api::{PixelFormat, Tier};
 use fxchain_host::chain::{self, Override, Precision};
-use fxchain_host::io::{load_image, save_image, ImageLimits, OutputFormat};
+use fxchain_host::io::{load_image, save_image, OutputFormat};
 use fxchain_host::{ChainSource, Frame, RenderOptions};
 
 use super::{exit, report, Global};
@@ -157,7 +157,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
             return exit::USAGE;
         }
-        match load_image(&path, format, ImageLimits::default()) {
+        match load_image(&path, format, g.limits()) {
             Ok(f) => {
                 frames.insert(name, Arc::new(f));
             }
@@ -197,9 +197,15 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         band_rows: g.band_rows,
         fuse: !args.no_fuse,
         metrics: Some(metrics.clone()),
+        deadline: g.deadline(),
         ..Default::default()
     };
-    let result = match fxchain_host::render(&chain, &registry, &frames, &options) {
+    for o in &outputs {
+        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        fxchain_host::io::clean_stale_temps(dir);
+    }
+    let registry = Arc::new(registry);
+    let result = match fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

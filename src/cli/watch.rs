@@ -11,7 +11,7 @@ use clap::Args;
 use fxchain_host::api::PixelFormat;
 use fxchain_host::cache::ResultCache;
 use fxchain_host::chain::{self, Precision};
-use fxchain_host::io::{load_image, save_image, ImageLimits, OutputFormat};
+use fxchain_host::io::{load_image, save_image, OutputFormat};
 use fxchain_host::reload::{LiveRegistry, ReloadEvent};
 use fxchain_host::{ChainSource, Frame, RegistryOptions, RenderOptions};
 use notify::{RecursiveMode, Watcher};
@@ -143,7 +143,7 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
             if inputs_stale {
                 frames.clear();
                 for (name, path) in &named {
-                    let f = load_image(path, fmt, ImageLimits::default()).map_err(|e| e.to_string())?;
+                    let f = load_image(path, fmt, g.limits()).map_err(|e| e.to_string())?;
                     frames.insert(name.clone(), Arc::new(f));
                 }
                 inputs_stale = false;

@@ -10,5 +10,6 @@ mod fixtures;
 mod golden;
 mod library;
 mod reload;
+mod robust;
 mod support;
 mod template;

@@ -13,6 +13,9 @@ use fxchain_plugin_api::{ParamValue, Tier};
 pub use diagnostic::{ChainDiagnostic, ChainError};
 pub use validate::{validate, Override};
 
+/// Largest chain file read (16 MiB): a bigger one is refused before it is parsed.
+pub const MAX_CHAIN_BYTES: u64 = 16 << 20;
+
 /// The text of a chain file and the name it is reported under.
 #[derive(Debug)]
 pub struct ChainSource {
@@ -28,6 +31,14 @@ impl ChainSource {
     /// Reads a chain file. Invalid UTF-8 is an error with its position.
     pub fn from_path(path: &Path) -> Result<Arc<ChainSource>, ChainError> {
         let name = path.display().to_string();
+        if let Ok(m) = std::fs::metadata(path) {
+            if m.len() > MAX_CHAIN_BYTES {
+                return Err(ChainError::Io {
+                    path: path.to_path_buf(),
+                    reason: format!("the file is {} bytes; chain files are limited to {MAX_CHAIN_BYTES}", m.len()),
+                });
+            }
+        }
         let bytes =
             std::fs::read(path).map_err(|e| ChainError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
         let text = String::from_utf8(bytes).map_err(|e| {

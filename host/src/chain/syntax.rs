@@ -109,6 +109,13 @@ fn options() -> ron::Options {
 
 /// Reads `src` as a chain file. On a syntax error, returns it with its span.
 pub fn parse(src: &str) -> Result<ChainFile, (String, Span)> {
+    if src.trim().is_empty() {
+        let start = Pos { line: 1, col: 1, offset: 0 };
+        return Err((
+            "the chain file is empty; a chain looks like `(steps: [(effect: \"…\")])`".into(),
+            Span { start, end: start },
+        ));
+    }
     COUNTER.with(|c| c.set(0));
     PROBE.with(|p| p.set(None));
     options().from_str::<ChainFile>(src).map_err(|e| (describe_ron_error(&e.code), convert_span(src, e.span)))
