@@ -3,6 +3,18 @@
 use crate::abi::{FrameMut, FrameRef, PluginError, Rows, Size};
 use crate::pixel::Pixel;
 
+/// Checks that `len` pixels, rows `stride` apart, hold `rows` of a `size` frame.
+fn check_view(what: &str, len: usize, size: Size, stride: usize, rows: Rows) -> Result<(), PluginError> {
+    let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
+    if stride < size.width as usize || len < needed || rows.end > size.height {
+        return Err(PluginError::failed(format!(
+            "{what} of {len} pixels cannot hold rows {}..{} of a {}x{} frame",
+            rows.start, rows.end, size.width, size.height
+        )));
+    }
+    Ok(())
+}
+
 /// Read-only rows of an input image.
 #[derive(Copy, Clone)]
 pub struct Image<'a, P> {
@@ -22,17 +34,7 @@ impl<'a, P: Pixel> Image<'a, P> {
     }
 
     fn with_rows(data: &'a [P], size: Size, stride: usize, rows: Rows, opaque: bool) -> Result<Self, PluginError> {
-        let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
-        if stride < size.width as usize || data.len() < needed || rows.end > size.height {
-            return Err(PluginError::failed(format!(
-                "input view of {} bytes cannot hold rows {}..{} of a {}x{} frame",
-                std::mem::size_of_val(data),
-                rows.start,
-                rows.end,
-                size.width,
-                size.height
-            )));
-        }
+        check_view("input view", data.len(), size, stride, rows)?;
         Ok(Image { data, width: size.width, height: size.height, stride, rows, opaque })
     }
 
@@ -122,17 +124,7 @@ impl<'a, P: Pixel> Band<'a, P> {
         rows: Rows,
         opaque: bool,
     ) -> Result<Self, PluginError> {
-        let needed = if rows.is_empty() { 0 } else { (rows.len() as usize - 1) * stride + size.width as usize };
-        if stride < size.width as usize || data.len() < needed || rows.end > size.height {
-            return Err(PluginError::failed(format!(
-                "output band of {} pixels cannot hold rows {}..{} of a {}x{} frame",
-                data.len(),
-                rows.start,
-                rows.end,
-                size.width,
-                size.height
-            )));
-        }
+        check_view("output band", data.len(), size, stride, rows)?;
         Ok(Band { data, width: size.width, height: size.height, stride, rows, opaque, seed: 0 })
     }
 

@@ -7,14 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::Args;
-use fxchain_host::api::Tier;
 use fxchain_host::batch::{self, BatchItem, BatchOptions, ItemReport};
-use fxchain_host::chain::{self, Override};
 use fxchain_host::io::OutputFormat;
-use fxchain_host::{ChainSource, RenderOptions};
+use fxchain_host::RenderOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{exit, report, Global};
+use super::{exit, Global};
 
 /// Arguments of `fxchain batch`.
 #[derive(Args, Debug)]
@@ -124,20 +122,13 @@ fn parse_shard(arg: Option<&str>) -> Result<Option<(usize, usize)>, String> {
 /// Runs the command.
 pub fn run(g: &Global, args: BatchArgs) -> i32 {
     let started = Instant::now();
-    let overrides: Vec<Override> = match args.sets.iter().map(|s| s.parse()).collect::<Result<_, String>>() {
+    let overrides = match super::parse_overrides(&args.sets) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: --set {e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
-    let quality = match args.quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(q)) => {
-            eprintln!("error: --quality {q}: expected fast, balanced or quality");
-            return exit::USAGE;
-        }
+    let quality = match super::parse_quality(args.quality.as_deref()) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let shard = match parse_shard(args.shard.as_deref()) {
         Ok(s) => s,
@@ -219,19 +210,9 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
     }
 
     let registry = Arc::new(g.registry());
-    let source = match ChainSource::from_path(&args.chain) {
-        Ok(s) => s,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
-    };
-    let chain = match chain::validate(source, &registry, &overrides) {
+    let chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     if chain.inputs.len() > 1 {
         eprintln!("error: batches run chains with one input image; this chain reads {}", chain.inputs.join(", "));

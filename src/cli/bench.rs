@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use fxchain_host::api::{PixelFormat, Size, Tier};
-use fxchain_host::chain::{self, Precision};
+use fxchain_host::api::{PixelFormat, Size};
+use fxchain_host::chain::Precision;
 use fxchain_host::io::{load_image, ImageLimits};
-use fxchain_host::{ChainSource, Frame, RenderOptions};
+use fxchain_host::{Frame, RenderOptions};
 use rayon::prelude::*;
 
 use super::{exit, report, Global};
@@ -48,27 +48,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// Runs the command.
 pub fn run(g: &Global, args: BenchArgs) -> i32 {
     let registry = g.registry();
-    let source = match ChainSource::from_path(&args.chain) {
-        Ok(s) => s,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
-    };
-    let mut chain = match chain::validate(source, &registry, &[]) {
+    let mut chain = match super::load_chain(&args.chain, &registry, &[]) {
         Ok(c) => c,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
-    let quality = match args.quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(q)) => {
-            eprintln!("error: --quality {q}: expected fast, balanced or quality");
-            return exit::USAGE;
-        }
+    let quality = match super::parse_quality(args.quality.as_deref()) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
     let inputs_for = |size: u32| -> Result<Arc<Frame>, String> {

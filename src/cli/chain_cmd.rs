@@ -177,29 +177,15 @@ fn explain(
     quality: Option<String>,
     json: bool,
 ) -> i32 {
-    use fxchain_host::api::{Size, Tier};
+    use fxchain_host::api::Size;
     let registry = g.registry();
-    let source = match ChainSource::from_path(path) {
-        Ok(s) => s,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
-    };
-    let c = match chain::validate(source, &registry, &[]) {
+    let c = match super::load_chain(path, &registry, &[]) {
         Ok(c) => c,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
-    let quality = match quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(q)) => {
-            eprintln!("error: --quality {q}: expected fast, balanced or quality");
-            return exit::USAGE;
-        }
+    let quality = match super::parse_quality(quality.as_deref()) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let Some((w, h)) = size.split_once('x').and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
     else {

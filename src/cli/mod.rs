@@ -135,6 +135,41 @@ impl Global {
     }
 }
 
+/// Parses `--quality`; prints the error and returns the exit code on a bad value.
+pub fn parse_quality(q: Option<&str>) -> Result<Option<fxchain_host::api::Tier>, i32> {
+    match q {
+        None => Ok(None),
+        Some(q) => fxchain_host::api::Tier::from_name(q).map(Some).ok_or_else(|| {
+            eprintln!("error: --quality {q}: expected fast, balanced or quality");
+            exit::USAGE
+        }),
+    }
+}
+
+/// Parses `--set STEP.PARAM=VALUE` flags.
+pub fn parse_overrides(sets: &[String]) -> Result<Vec<fxchain_host::chain::Override>, i32> {
+    sets.iter().map(|s| s.parse()).collect::<Result<_, String>>().map_err(|e| {
+        eprintln!("error: --set {e}");
+        exit::USAGE
+    })
+}
+
+/// Reads and validates a chain file, printing its errors.
+pub fn load_chain(
+    path: &std::path::Path,
+    registry: &fxchain_host::Registry,
+    overrides: &[fxchain_host::chain::Override],
+) -> Result<fxchain_host::Chain, i32> {
+    let source = fxchain_host::ChainSource::from_path(path).map_err(|e| {
+        report::chain_error(&e);
+        exit::USAGE
+    })?;
+    fxchain_host::chain::validate(source, registry, overrides).map_err(|e| {
+        report::chain_error(&e);
+        exit::USAGE
+    })
+}
+
 /// Keeps the trace file open until the process ends.
 type TraceGuard = Option<tracing_chrome::FlushGuard>;
 

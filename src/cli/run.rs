@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use fxchain_host::api::{PixelFormat, Tier};
-use fxchain_host::chain::{self, Override, Precision};
+use fxchain_host::api::PixelFormat;
+use fxchain_host::chain::Precision;
 use fxchain_host::io::{load_image, save_image, OutputFormat};
-use fxchain_host::{ChainSource, Frame, RenderOptions};
+use fxchain_host::{Frame, RenderOptions};
 
 use super::{exit, report, Global};
 
@@ -88,20 +88,13 @@ fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<
 /// Runs the command; returns the exit code.
 pub fn run(g: &Global, args: RunArgs) -> i32 {
     let started = Instant::now();
-    let overrides: Vec<Override> = match args.sets.iter().map(|s| s.parse()).collect::<Result<_, String>>() {
+    let overrides = match super::parse_overrides(&args.sets) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: --set {e}");
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
-    let quality = match args.quality.as_deref().map(|q| Tier::from_name(q).ok_or(q)) {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(q)) => {
-            eprintln!("error: --quality {q}: expected fast, balanced or quality");
-            return exit::USAGE;
-        }
+    let quality = match super::parse_quality(args.quality.as_deref()) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let registry = g.registry();
     if registry.all().next().is_none() {
@@ -111,19 +104,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         );
         return exit::ENV;
     }
-    let source = match ChainSource::from_path(&args.chain) {
-        Ok(s) => s,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
-    };
-    let chain = match chain::validate(source, &registry, &overrides) {
+    let chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
-        Err(e) => {
-            report::chain_error(&e);
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let outputs = match output_paths(&args.outputs, &chain) {
         Ok(o) => o,
