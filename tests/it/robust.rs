@@ -181,6 +181,15 @@ fn bad_images_fail_with_a_message_and_odd_ones_are_converted() {
     std::fs::write(d.join("la.png"), encode(&la, image::ImageFormat::Png)).unwrap();
     let f = load_image(&d.join("la.png"), PixelFormat::RGBA8, ImageLimits::default()).unwrap();
     assert_eq!(&f.to_rgba8_vec()[..4], &[90, 90, 90, 128]);
+    // CMYK JPEG: converted to RGB.
+    let mut cmyk = Vec::new();
+    let data: Vec<u8> = (0..16 * 8).flat_map(|_| [0u8, 255, 255, 0]).collect();
+    jpeg_encoder::Encoder::new(&mut cmyk, 95).encode(&data, 16, 8, jpeg_encoder::ColorType::Cmyk).unwrap();
+    std::fs::write(d.join("cmyk.jpg"), &cmyk).unwrap();
+    let f = load_image(&d.join("cmyk.jpg"), PixelFormat::RGBA8, ImageLimits::default()).unwrap();
+    assert_eq!((f.size().width, f.size().height), (16, 8));
+    let px = f.to_rgba8_vec();
+    assert!(px[0] > 200 && px[1] < 60 && px[2] < 60 && px[3] == 255, "CMYK red decodes as red: {:?}", &px[..4]);
     // Palette PNG, written by hand: 2×1, colours red and blue.
     let palette = palette_png();
     std::fs::write(d.join("pal.png"), &palette).unwrap();
