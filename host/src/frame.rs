@@ -229,10 +229,12 @@ impl Frame {
 
     /// Recomputes the opaque flag from the pixels.
     pub fn detect_opaque(&mut self) {
-        let opaque = match self.format {
-            PixelFormat::RGBA8 => self.rows().all(|r| r.chunks_exact(4).all(|p| p[3] == 255)),
-            _ => self.rows().all(|r| bytemuck::cast_slice::<u8, f32>(r).chunks_exact(4).all(|p| p[3] >= 1.0)),
-        };
+        let (stride, rb, h, format) = (self.stride.max(1), self.row_bytes(), self.size.height as usize, self.format);
+        // Parallel over rows: on a large frame a serial pass costs as much as a cheap effect.
+        let opaque = self.bytes().par_chunks(stride).take(h).all(|r| match format {
+            PixelFormat::RGBA8 => r[..rb].chunks_exact(4).all(|p| p[3] == 255),
+            _ => bytemuck::cast_slice::<u8, f32>(&r[..rb]).chunks_exact(4).all(|p| p[3] >= 1.0),
+        });
         self.opaque = opaque;
     }
 }

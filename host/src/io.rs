@@ -84,7 +84,8 @@ pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Resu
         PixelFormat::RGBA32F if high_precision || format == PixelFormat::RGBA32F => {
             Frame::from_rgba32f(size, img.to_rgba32f().as_raw())
         }
-        _ => Frame::from_rgba8(size, img.to_rgba8().as_raw()),
+        // `into_rgba8` reuses the decoded buffer when it already is RGBA8 (no extra full copy).
+        _ => Frame::from_rgba8(size, img.into_rgba8().as_raw()),
     })
 }
 

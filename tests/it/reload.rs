@@ -10,7 +10,7 @@ use fxchain_host::chain;
 use fxchain_host::reload::{LiveRegistry, ReloadEvent};
 use fxchain_host::{ChainSource, RegistryOptions, RenderOptions};
 
-use crate::support::{build_crate, install, plugin_dir, read_png, root, use_api_version};
+use crate::support::{build_crate, install, plugin_dir, root, use_api_version};
 
 const V1: [u8; 4] = [10, 20, 30, 255];
 const V2: [u8; 4] = [200, 100, 50, 255];
@@ -160,7 +160,12 @@ fn twenty_reloads_under_load_never_mix_generations() {
         install(if i % 2 == 0 { &v2 } else { &v1 }, &plugins);
         let e = live.reload(&lib);
         assert!(matches!(e, ReloadEvent::Replaced { .. }), "{e}");
-        std::thread::sleep(Duration::from_millis(15));
+        // Let the renderers finish at least one image on this generation before the next swap.
+        let want = if i % 2 == 0 { V2 } else { V1 };
+        let t = Instant::now();
+        while !seen.lock().unwrap().iter().rev().take(4).any(|p| *p == want) && t.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     stop.store(true, Ordering::Relaxed);
     for w in workers {

@@ -2,6 +2,7 @@
 
 use fxchain_plugin_api::prelude::*;
 
+use fxkit::fixed::bytes4;
 use fxkit::rows::{load_premul, store_premul};
 use fxkit::Border;
 
@@ -230,5 +231,113 @@ impl HalfRes {
             }
             store_premul(&line, row, opaque);
         }
+    }
+}
+
+/// Opaque 8-bit rows as float lanes (0..255), four pixels at a time through byte arrays so the
+/// conversion vectorizes.
+fn widen(src: &[Rgba8], dst: &mut [f32]) {
+    let mut blocks = dst.chunks_exact_mut(16);
+    let mut pixels = src.chunks_exact(4);
+    for (d, p) in (&mut blocks).zip(&mut pixels) {
+        for (x, &b) in d.iter_mut().zip(&bytes4(p.try_into().expect("four pixels"))) {
+            *x = b as f32;
+        }
+    }
+    for (d, p) in blocks.into_remainder().chunks_exact_mut(4).zip(pixels.remainder()) {
+        d.copy_from_slice(&[p.r as f32, p.g as f32, p.b as f32, p.a as f32]);
+    }
+}
+
+impl HalfRes {
+    /// [`HalfRes::render`] for opaque 8-bit frames: no premultiplying, channel values 0..255 in
+    /// float lanes, and `finish(y, blurred)` receives each output row's blurred lanes (four per
+    /// pixel) to turn into pixels. Returns `false`, doing nothing, when the frames are not `Rgba8`
+    /// or the border is transparent.
+    pub fn render_rgba8<P: Pixel>(
+        &self,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+        border: Border,
+        mut finish: impl FnMut(u32, &mut [P], &[f32]),
+    ) -> bool {
+        if P::as_rgba8(&[]).is_none() || border == Border::Transparent {
+            return false;
+        }
+        let (w, h) = (input.width() as usize, input.height());
+        let hw = w.div_ceil(2);
+        let t = self.total;
+        let (lo, hi) = self.half_rows(out.rows());
+        let (jlo, jhi) = (lo - t as i64, hi + t as i64);
+        let n = (jhi - jlo) as usize;
+        let ext = hw + 2 * t;
+        let mut full = [vec![0f32; 4 * w], vec![0f32; 4 * w]];
+        let mut a = vec![[0f32; 4]; ext];
+        let mut b = vec![[0f32; 4]; ext];
+        let mut hbuf = vec![[0f32; 4]; n * hw];
+        for (k, j) in (jlo..jhi).enumerate() {
+            // Half row j: the mean of each 2×2 block of full rows 2j and 2j+1 (through the border).
+            for (f, fy) in full.iter_mut().zip([2 * j, 2 * j + 1]) {
+                let sy = border.index(fy, h).expect("not transparent") as u32;
+                widen(P::as_rgba8(input.row(sy)).expect("8-bit frame"), f);
+            }
+            let line = &mut a[t..t + hw];
+            let (top, bottom) = (full[0].chunks_exact(8), full[1].chunks_exact(8));
+            for ((d, p), q) in line.iter_mut().zip(top).zip(bottom) {
+                for (c, v) in d.iter_mut().enumerate() {
+                    *v = (p[c] + p[4 + c] + q[c] + q[4 + c]) * 0.25;
+                }
+            }
+            if w % 2 == 1 {
+                let (p, q) = (&full[0][4 * (w - 1)..], &full[1][4 * (w - 1)..]);
+                for (c, v) in line[hw - 1].iter_mut().enumerate() {
+                    *v = (p[c] + q[c]) * 0.5;
+                }
+            }
+            for i in 0..t {
+                a[i] = a[t + border.index(i as i64 - t as i64, hw as u32).expect("not transparent")];
+                a[t + hw + i] = a[t + border.index((hw + i) as i64, hw as u32).expect("not transparent")];
+            }
+            let mut len = ext;
+            for &r in self.radii.iter().filter(|&&r| r > 0) {
+                box_pass(&a[..len], &mut b[..len - 2 * r], r);
+                len -= 2 * r;
+                std::mem::swap(&mut a, &mut b);
+            }
+            hbuf[k * hw..(k + 1) * hw].copy_from_slice(&a[..hw]);
+        }
+        let radii: Vec<usize> = self.radii.iter().copied().filter(|&r| r > 0).collect();
+        let blurred = vertical_boxes(hbuf, n, hw, &radii);
+        // Bilinear upsampling from half resolution: output pixel x sits at (x + 0.5) / 2 - 0.5.
+        let sample_x: Vec<(usize, usize, f32)> = (0..w)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (hw - 1) as f32);
+                let x0 = fx.floor() as usize;
+                (x0, (x0 + 1).min(hw - 1), fx - x0 as f32)
+            })
+            .collect();
+        let mut column = vec![[0f32; 4]; hw];
+        let mut line = vec![0f32; 4 * w];
+        for (y, row) in out.rows_mut() {
+            let fy = (y as f32 + 0.5) / 2.0 - 0.5;
+            let y0 = fy.floor() as i64;
+            let ty = fy - y0 as f32;
+            let r0 = &blurred[(y0 - lo) as usize * hw..][..hw];
+            let r1 = &blurred[(y0 + 1 - lo) as usize * hw..][..hw];
+            // Vertical first (one lerp per half-resolution pixel), then horizontal.
+            for ((d, p), q) in column.iter_mut().zip(r0).zip(r1) {
+                for c in 0..4 {
+                    d[c] = p[c] + (q[c] - p[c]) * ty;
+                }
+            }
+            for (d, &(x0, x1, tx)) in line.chunks_exact_mut(4).zip(&sample_x) {
+                let (p, q) = (column[x0], column[x1]);
+                for c in 0..4 {
+                    d[c] = p[c] + (q[c] - p[c]) * tx;
+                }
+            }
+            finish(y, row, &line);
+        }
+        true
     }
 }

@@ -3,12 +3,24 @@
 //! maps each channel independently, so the result is exactly the formula rounded.
 
 use fxchain_plugin_api::prelude::*;
+use fxkit::fixed::{bytes4, pixels4};
 
 /// Applies `f` to R, G and B of every pixel of the band (a lookup table for 8-bit frames).
 fn map_channels<P: Pixel>(band: &mut Band<'_, P>, f: impl Fn(f32) -> f32) {
     let lut: [u8; 256] = std::array::from_fn(|i| f32_to_u8(f(i as f32 / 255.0)));
+    // Tables that are the identity or an inversion need no lookups (the check keeps the result
+    // exactly that of the table).
+    let identity = lut.iter().enumerate().all(|(i, &v)| v as usize == i);
+    let inversion = lut.iter().enumerate().all(|(i, &v)| v as usize == 255 - i);
     for (_, row) in band.rows_mut() {
         if let Some(row8) = P::as_rgba8_mut(row) {
+            if identity {
+                continue;
+            }
+            if inversion {
+                map_words4(row8, |v| v ^ 0x00ff_ffff);
+                continue;
+            }
             for p in row8 {
                 p.r = lut[p.r as usize];
                 p.g = lut[p.g as usize];
@@ -22,8 +34,60 @@ fn map_channels<P: Pixel>(band: &mut Band<'_, P>, f: impl Fn(f32) -> f32) {
     }
 }
 
-/// Applies `f` to each pixel (as floats).
+/// Applies `f` to each 8-bit pixel as a little-endian word (`r | g << 8 | b << 16 | a << 24`).
+/// Reading each pixel as one word lets the compiler process four pixels per register, with the
+/// channels of four pixels in the lanes of one vector (shifts and masks pick them out).
+#[inline(always)]
+fn map_words(row: &mut [Rgba8], f: impl Fn(u32) -> u32) {
+    for p in row {
+        let b = f(u32::from_le_bytes([p.r, p.g, p.b, p.a])).to_le_bytes();
+        *p = Rgba8::new(b[0], b[1], b[2], b[3]);
+    }
+}
+
+/// [`map_words`] for cheap `f` (bit operations): blocks of four pixels go through byte arrays,
+/// which the compiler loads and stores whole instead of byte by byte.
+#[inline(always)]
+fn map_words4(row: &mut [Rgba8], f: impl Fn(u32) -> u32) {
+    let mut blocks = row.chunks_exact_mut(4);
+    for block in &mut blocks {
+        let b = bytes4((&*block).try_into().expect("four pixels"));
+        let mut out = [0u8; 16];
+        for (o, w) in out.chunks_exact_mut(4).zip(b.chunks_exact(4)) {
+            o.copy_from_slice(&f(u32::from_le_bytes([w[0], w[1], w[2], w[3]])).to_le_bytes());
+        }
+        block.copy_from_slice(&pixels4(&out));
+    }
+    map_words(blocks.into_remainder(), f);
+}
+
+/// Channel `shift / 8` of a pixel word as a float in 0..1, exactly as [`Pixel::to_f32`] gives it.
+#[inline(always)]
+fn channel(v: u32, shift: u32) -> f32 {
+    u8_to_f32((v >> shift) as u8)
+}
+
+/// [`f32_to_u8`] in a form that vectorizes (the `as u8` cast in it does not), same results.
+#[inline(always)]
+fn to_u8(v: f32) -> u32 {
+    const M: f32 = 8_388_608.0; // 2^23, see `fxkit::fixed::round_u8`
+    let y = v.clamp(0.0, 1.0) * 255.0 + 0.5;
+    let r = (y + M) - M;
+    let r = if r > y { r - 1.0 } else { r };
+    (r + M).to_bits() & 0xff
+}
+
+/// Applies `f` to each pixel (as floats). `f` keeps alpha (every effect here does), so 8-bit
+/// frames keep their alpha bytes as they are.
 fn map_pixels<P: Pixel>(row: &mut [P], f: impl Fn(RgbaF32) -> RgbaF32) {
+    if let Some(row8) = P::as_rgba8_mut(row) {
+        // The same float operations as below, four pixels at a time.
+        map_words(row8, |v| {
+            let o = f(RgbaF32::new(channel(v, 0), channel(v, 8), channel(v, 16), channel(v, 24)));
+            to_u8(o.r) | to_u8(o.g) << 8 | to_u8(o.b) << 16 | (v & 0xff00_0000)
+        });
+        return;
+    }
     for p in row {
         *p = P::from_f32(f(p.to_f32()));
     }

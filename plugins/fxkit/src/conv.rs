@@ -3,6 +3,7 @@
 
 use fxchain_plugin_api::prelude::*;
 
+use crate::fixed::{convolve_rgba8, store_block, FixedKernel};
 use crate::rows::{load_premul, store_premul};
 use crate::Border;
 
@@ -26,8 +27,16 @@ pub fn rows_needed(output: Rows, radius: u32, height: u32, border: Border) -> Ro
 }
 
 /// Applies the separable kernels `kx` (horizontal) and `ky` (vertical), both of odd length, to the
-/// band, reading `input` with `border`. Works on premultiplied floats.
+/// band, reading `input` with `border`. Works on premultiplied floats, or in fixed point on opaque
+/// 8-bit frames (see [`crate::fixed`]).
 pub fn convolve_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, kx: &[f32], ky: &[f32], border: Border) {
+    if input.is_opaque() {
+        if let (Some(fx), Some(fy)) = (FixedKernel::new(kx), FixedKernel::new(ky)) {
+            if convolve_rgba8(input, out, &fx, &fy, border, store_block) {
+                return;
+            }
+        }
+    }
     let w = input.width() as usize;
     let (rx, ry) = ((kx.len() / 2) as i64, (ky.len() / 2) as i64);
     let opaque = input.is_opaque();

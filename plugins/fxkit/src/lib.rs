@@ -3,6 +3,7 @@
 
 pub mod border;
 pub mod conv;
+pub mod fixed;
 pub mod noise;
 pub mod rows;
 

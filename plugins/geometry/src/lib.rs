@@ -3,6 +3,7 @@
 use fxchain_plugin_api::prelude::*;
 
 mod resize;
+mod resize8;
 
 pub use resize::{Resize, ResizeFast};
 

@@ -4,6 +4,8 @@
 use fxchain_plugin_api::prelude::*;
 use fxkit::rows::{load_premul, store_premul};
 
+use crate::resize8::{self, Taps8};
+
 /// Resampling kernels.
 #[derive(ParamEnum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Kernel {
@@ -117,8 +119,8 @@ fn target_size(p: &ResizeParams, input: Size) -> Result<Size, PluginError> {
 /// Contributions to one output sample: first input index and weights.
 #[derive(Clone, Debug)]
 pub struct Taps {
-    start: usize,
-    weights: Vec<f32>,
+    pub(crate) start: usize,
+    pub(crate) weights: Vec<f32>,
 }
 
 fn taps(kernel: Kernel, input: u32, output: u32) -> Vec<Taps> {
@@ -149,6 +151,8 @@ pub struct ResizePlan {
     out: Size,
     xs: Vec<Taps>,
     ys: Vec<Taps>,
+    /// The taps laid out for the opaque 8-bit path.
+    taps8: Option<Taps8>,
     /// An exact 2× area shrink, done on 8-bit pixels directly.
     halve: bool,
 }
@@ -156,7 +160,9 @@ pub struct ResizePlan {
 fn plan(p: &ResizeParams, kernel: Kernel, input: Size) -> Result<ResizePlan, PluginError> {
     let out = target_size(p, input)?;
     let halve = kernel == Kernel::Box && out.width * 2 == input.width && out.height * 2 == input.height;
-    Ok(ResizePlan { out, xs: taps(kernel, input.width, out.width), ys: taps(kernel, input.height, out.height), halve })
+    let (xs, ys) = (taps(kernel, input.width, out.width), taps(kernel, input.height, out.height));
+    let taps8 = (!halve).then(|| Taps8::new(&xs, &ys, input.width as usize));
+    Ok(ResizePlan { out, xs, ys, taps8, halve })
 }
 
 /// 2×2 means of opaque 8-bit pixels, rounded: the same numbers as the box kernel gives.
@@ -188,6 +194,11 @@ fn render<P: Pixel>(plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, 
             }
         }
         if done {
+            return;
+        }
+    }
+    if let Some(t8) = plan.taps8.as_ref().filter(|_| input.is_opaque()) {
+        if resize8::render(&plan.ys, t8, input, out) {
             return;
         }
     }

@@ -1,0 +1,251 @@
+//! Separable convolution of opaque 8-bit frames in 16-bit fixed point.
+//!
+//! The float path ([`crate::conv`]) converts every pixel to premultiplied `[f32; 4]`. For opaque
+//! `Rgba8` frames premultiplying is a no-op, so this path works on the channel bytes directly:
+//! channels become `u16` in units of 1/256 of a level, each tap is one 16×16→high-16 multiply
+//! (`pmulhuw`, eight lanes per SSE2 instruction) and one add, and the accumulators of a block of
+//! pixels stay in registers across the taps. The vertical pass runs first, straight from the input
+//! rows, so nothing but one row of intermediates is kept per output row.
+//!
+//! Precision: every product is truncated (at most one unit, 1/256 level, per tap; a bias adds
+//! back the average loss) and weights are rounded to 1/65536, so results stay within about 0.1
+//! level of the float path before rounding.
+
+use fxchain_plugin_api::prelude::*;
+
+use crate::Border;
+
+/// Channel lanes per block: 32 `u16`, four SSE registers of accumulators. (At 64 the compiler
+/// no longer keeps the accumulators in registers and the passes get several times slower.)
+pub const LANES: usize = 32;
+/// Pixels per block.
+pub const BLOCK: usize = LANES / 4;
+
+/// A 1-D kernel in 16-bit fixed point: weights sum to 65536.
+#[derive(Clone, Debug)]
+pub struct FixedKernel {
+    /// Each weight repeated in eight lanes, ready to multiply a register.
+    weights: Vec<V8>,
+    bias: u16,
+}
+
+impl FixedKernel {
+    /// The fixed-point form of a normalized, non-negative kernel of odd length; `None` when a
+    /// weight does not fit (a kernel that is nearly a single tap, or one with negative lobes).
+    pub fn new(k: &[f32]) -> Option<Self> {
+        if k.len().is_multiple_of(2) || k.iter().any(|v| v.is_nan() || *v < 0.0) {
+            return None;
+        }
+        let mut w: Vec<i64> = k.iter().map(|&v| (v as f64 * 65536.0).round() as i64).collect();
+        // Make the weights sum to exactly 1 so flat areas stay flat.
+        let c = w.len() / 2;
+        w[c] += 65536 - w.iter().sum::<i64>();
+        if w.iter().any(|&v| !(0..=65535).contains(&v)) {
+            return None;
+        }
+        // Each truncated product loses half a unit on average; the bias adds that back.
+        let bias = (w.len() / 2) as u16;
+        Some(FixedKernel { weights: w.into_iter().map(|v| [v as u16; 8]).collect(), bias })
+    }
+
+    /// Half the kernel length.
+    pub fn radius(&self) -> usize {
+        self.weights.len() / 2
+    }
+}
+
+#[inline(always)]
+fn mulhi(a: u16, b: u16) -> u16 {
+    ((a as u32 * b as u32) >> 16) as u16
+}
+
+/// Eight lanes, one SSE register: written as a fixed-size loop so the compiler unrolls it early and
+/// keeps the accumulators in registers.
+type V8 = [u16; 8];
+
+/// `acc += mulhi(src, w)` on the lanes of a block.
+#[inline(always)]
+fn mac(acc: &mut [V8; LANES / 8], src: &[u16], w: &V8) {
+    for (a, s) in acc.iter_mut().zip(src.chunks_exact(8)) {
+        for l in 0..8 {
+            a[l] = a[l].wrapping_add(mulhi(s[l], w[l]));
+        }
+    }
+}
+
+/// A blurred value (units of 1/256 level) rounded to 8 bits.
+#[inline(always)]
+pub fn round8(v: u16) -> u8 {
+    ((v as u32 + 128) >> 8).min(255) as u8
+}
+
+/// The channel bytes of four pixels. Loops over such byte arrays vectorize; loops that read or
+/// write the fields of each pixel one by one do not.
+#[inline(always)]
+pub fn bytes4(p: &[Rgba8; 4]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    for (d, q) in b.chunks_exact_mut(4).zip(p) {
+        d.copy_from_slice(&[q.r, q.g, q.b, q.a]);
+    }
+    b
+}
+
+/// Four pixels from their channel bytes (the inverse of [`bytes4`]).
+#[inline(always)]
+pub fn pixels4(b: &[u8; 16]) -> [Rgba8; 4] {
+    std::array::from_fn(|i| Rgba8::new(b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]))
+}
+
+/// Float lanes (channel values 0..255, four per pixel) rounded into pixels.
+pub fn store_lanes(lanes: &[f32], out: &mut [Rgba8]) {
+    let mut pixels = out.chunks_exact_mut(4);
+    let mut blocks = lanes.chunks_exact(16);
+    for (d, l) in (&mut pixels).zip(&mut blocks) {
+        let mut bytes = [0u8; 16];
+        for (b, &v) in bytes.iter_mut().zip(l) {
+            *b = round_u8(v);
+        }
+        d.copy_from_slice(&pixels4(&bytes));
+    }
+    for (d, l) in pixels.into_remainder().iter_mut().zip(blocks.remainder().chunks_exact(4)) {
+        *d = Rgba8::new(round_u8(l[0]), round_u8(l[1]), round_u8(l[2]), round_u8(l[3]));
+    }
+}
+
+/// One input row as lanes in units of 1/256 level (`c << 8`), the form the vertical pass reads.
+fn widen(src: &[Rgba8], dst: &mut [u16]) {
+    let mut blocks = dst.chunks_exact_mut(16);
+    let mut pixels = src.chunks_exact(4);
+    for (d, p) in (&mut blocks).zip(&mut pixels) {
+        let bytes = bytes4(p.try_into().expect("four pixels"));
+        for (x, &b) in d.iter_mut().zip(&bytes) {
+            *x = (b as u16) << 8;
+        }
+    }
+    for (d, p) in blocks.into_remainder().chunks_exact_mut(4).zip(pixels.remainder()) {
+        d.copy_from_slice(&[(p.r as u16) << 8, (p.g as u16) << 8, (p.b as u16) << 8, (p.a as u16) << 8]);
+    }
+}
+
+/// `(v.clamp(0.0, 255.0) + 0.5) as u8`, written so that it vectorizes: the compiler turns float→int
+/// `as` casts into scalar code (they saturate), so the integer is read from the bits of `r + 2²³`.
+#[inline(always)]
+pub fn round_u8(v: f32) -> u8 {
+    const M: f32 = 8_388_608.0; // 2^23: integers up to it are exact, and `x + M` rounds x to one
+    let y = v.clamp(0.0, 255.0) + 0.5;
+    let r = (y + M) - M; // y rounded to nearest, ties to even
+    let r = if r > y { r - 1.0 } else { r }; // floor(y)
+    (r + M).to_bits() as u8
+}
+
+/// Vertical pass: `out[i] = bias + Σ_k mulhi(rows[k][i], w_k)`.
+fn vertical(rows: &[&[u16]], k: &FixedKernel, out: &mut [u16]) {
+    let n = out.len();
+    let mut i = 0;
+    while i + LANES <= n {
+        let mut acc = [[k.bias; 8]; LANES / 8];
+        for (row, wk) in rows.iter().zip(&k.weights) {
+            let src: &[u16; LANES] = row[i..i + LANES].try_into().expect("block of lanes");
+            mac(&mut acc, src, wk);
+        }
+        for (o, a) in out[i..i + LANES].chunks_exact_mut(8).zip(&acc) {
+            o.copy_from_slice(a);
+        }
+        i += LANES;
+    }
+    for (j, o) in out.iter_mut().enumerate().skip(i) {
+        *o = rows.iter().zip(&k.weights).fold(k.bias, |a, (row, wk)| a.wrapping_add(mulhi(row[j], wk[0])));
+    }
+}
+
+/// Horizontal pass over `ext` (the vertical result with `radius` border pixels on each side and
+/// at least [`LANES`] lanes of padding): calls `finish(x0, block, n)` for pixels `x0..x0 + n`.
+fn horizontal(ext: &[u16], k: &FixedKernel, width: usize, mut finish: impl FnMut(usize, &[u16; LANES], usize)) {
+    let mut x = 0;
+    while x < width {
+        let mut acc = [[k.bias; 8]; LANES / 8];
+        for (t, wk) in k.weights.iter().enumerate() {
+            let src: &[u16; LANES] = ext[4 * (x + t)..4 * (x + t) + LANES].try_into().expect("padded line");
+            mac(&mut acc, src, wk);
+        }
+        let mut block = [0u16; LANES];
+        for (b, a) in block.chunks_exact_mut(8).zip(&acc) {
+            b.copy_from_slice(a);
+        }
+        finish(x, &block, (width - x).min(BLOCK));
+        x += BLOCK;
+    }
+}
+
+/// Convolves the opaque 8-bit `input` with `kx` and `ky` for every row of `out`, reading outside
+/// the image with `border` (not [`Border::Transparent`], which makes the result translucent).
+/// `finish(input_row, output_row, x0, block, n)` turns blocks of blurred values (units of 1/256
+/// level, four lanes per pixel) into pixels `x0..x0 + n` of the output row.
+///
+/// Returns `false`, doing nothing, when the frames are not `Rgba8`.
+pub fn convolve_rgba8<P: Pixel>(
+    input: &Image<'_, P>,
+    out: &mut Band<'_, P>,
+    kx: &FixedKernel,
+    ky: &FixedKernel,
+    border: Border,
+    mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
+) -> bool {
+    if P::as_rgba8(&[]).is_none() || border == Border::Transparent {
+        return false;
+    }
+    let width = input.width() as usize;
+    let (rx, ry) = (kx.radius(), ky.radius());
+    let avail = input.rows();
+    let rows = out.rows();
+    // Every input row the band reads, through the border, clamped into the rows we were given.
+    let y_lo = rows.start as i64 - ry as i64;
+    let src: Vec<&[Rgba8]> = (y_lo..rows.end as i64 + ry as i64)
+        .map(|y| {
+            let sy = border.index(y, input.height()).expect("not transparent") as u32;
+            let sy = sy.clamp(avail.start, avail.end.saturating_sub(1));
+            P::as_rgba8(input.row(sy)).expect("8-bit frame")
+        })
+        .collect();
+    // The last `taps` input rows, widened, in a ring: each input row is widened once.
+    let taps = ky.weights.len();
+    let mut ring = vec![vec![0u16; 4 * width]; taps];
+    for (slot, row) in ring.iter_mut().zip(&src).take(taps - 1) {
+        widen(row, slot);
+    }
+    let mut ext = vec![0u16; 4 * (width + 2 * rx) + LANES];
+    // Where each of the border pixels on the left and right of the line reads from.
+    let left: Vec<usize> =
+        (0..rx).map(|i| border.index(i as i64 - rx as i64, width as u32).expect("not transparent")).collect();
+    let right: Vec<usize> =
+        (0..rx).map(|i| border.index((width + i) as i64, width as u32).expect("not transparent")).collect();
+    for (y, row) in out.rows_mut() {
+        let dst = P::as_rgba8_mut(row).expect("8-bit frame");
+        let j = (y - rows.start) as usize;
+        widen(src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
+        let window: Vec<&[u16]> = (j..j + taps).map(|r| ring[r % taps].as_slice()).collect();
+        let (line, _) = ext[4 * rx..].split_at_mut(4 * width);
+        vertical(&window, ky, line);
+        for (i, (&l, &r)) in left.iter().zip(&right).enumerate() {
+            ext.copy_within(4 * (rx + l)..4 * (rx + l) + 4, 4 * i);
+            ext.copy_within(4 * (rx + r)..4 * (rx + r) + 4, 4 * (rx + width + i));
+        }
+        let orig = src[j + ry];
+        horizontal(&ext, kx, width, |x0, block, n| finish(orig, dst, x0, block, n));
+    }
+    true
+}
+
+/// The plain blur: each block rounded to 8 bits.
+pub fn store_block(_orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, block: &[u16; LANES], n: usize) {
+    if n == BLOCK {
+        let dst: &mut [Rgba8; BLOCK] = (&mut dst[x0..x0 + BLOCK]).try_into().expect("block of pixels");
+        for (d, v) in dst.iter_mut().zip(block.chunks_exact(4)) {
+            *d = Rgba8::new(round8(v[0]), round8(v[1]), round8(v[2]), round8(v[3]));
+        }
+    } else {
+        for (d, v) in dst[x0..x0 + n].iter_mut().zip(block.chunks_exact(4)) {
+            *d = Rgba8::new(round8(v[0]), round8(v[1]), round8(v[2]), round8(v[3]));
+        }
+    }
+}
