@@ -296,6 +296,8 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         );
     }
     if args.pool_stats {
+        // The cache holds frames on purpose; drop it so the counters show what leaked.
+        drop(options);
         let p = fxchain_host::pool::BufferPool::global().stats();
         eprintln!(
             "buffer pool: {} reused, {} allocated, peak {} bytes, {} bytes in use at the end",

@@ -143,10 +143,14 @@ fn twenty_reloads_under_load_never_mix_generations() {
         .map(|_| {
             let (live, stop, seen) = (live.clone(), stop.clone(), seen.clone());
             std::thread::spawn(move || {
+                // A pool of its own, so the other tests running in this process cannot starve it.
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
                 while !stop.load(Ordering::Relaxed) {
                     let reg = live.snapshot();
                     let c = chain::validate(ChainSource::from_text("r.ron", text), &reg, &[]).unwrap();
-                    let out = fxchain_host::render(&c, &reg, &Default::default(), &RenderOptions::default()).unwrap();
+                    let out = pool
+                        .install(|| fxchain_host::render(&c, &reg, &Default::default(), &RenderOptions::default()))
+                        .unwrap();
                     let px = out.outputs[0].to_rgba8_vec();
                     let first: [u8; 4] = px[..4].try_into().unwrap();
                     assert!(px.chunks(4).all(|p| p == first), "an image mixes generations");

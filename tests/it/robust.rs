@@ -377,6 +377,16 @@ fn outputs_are_never_partial_and_stale_temporaries_are_removed() {
     let o = fxchain(&["run", "c.ron", "-i", "same.png", "-o", "same.png"], &[plugin_dir()], d);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("both an input and an output"));
+    // In a batch, an output folder that cannot be created fails only the images that go there.
+    std::fs::create_dir_all(d.join("bin/sub")).unwrap();
+    for name in ["a.png", "sub/b.png", "sub/c.png", "d.png"] {
+        std::fs::copy(&sample, d.join("bin").join(name)).unwrap();
+    }
+    std::fs::create_dir_all(d.join("bout")).unwrap();
+    std::fs::write(d.join("bout/sub"), b"a file where a folder is needed").unwrap();
+    let o = fxchain(&["batch", "c.ron", "--input-dir", "bin", "--output-dir", "bout"], &[plugin_dir()], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("2 ok, 2 failed") && stderr(&o).contains("failed [write]"), "{}", stderr(&o));
     std::fs::write(d.join("blocker"), b"a file, not a folder").unwrap();
     let o = fxchain(&["run", "c.ron", "-i", sample.to_str().unwrap(), "-o", "blocker/out.png"], &[plugin_dir()], d);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -389,14 +399,14 @@ fn batches_give_the_same_pixels_with_one_or_two_jobs_and_tight_budgets() {
     let d = work.path();
     std::fs::create_dir_all(d.join("in")).unwrap();
     for i in 0..12u32 {
-        image::RgbaImage::from_fn(40 + i, 30, |x, y| image::Rgba([(x * 9) as u8, (y * 5 + i) as u8, 7, 255]))
+        image::RgbaImage::from_fn(300 + i, 200, |x, y| image::Rgba([(x * 9) as u8, (y * 5 + i) as u8, 7, 255]))
             .save(d.join(format!("in/{i}.png")))
             .unwrap();
     }
     // The generator step is cached across images; its budget is smaller than the working set.
     std::fs::write(
         d.join("c.ron"),
-        r#"(size: (64, 64), steps: [
+        r#"(size: (256, 256), steps: [
             (id: "n", effect: "noise.perlin"),
             (id: "img", effect: "blur.gaussian", input: "input", params: {"sigma": 1.5}),
             (effect: "composite.blend", inputs: ["img", "n"], params: {"mode": "overlay", "opacity": 0.5}),
@@ -412,7 +422,7 @@ fn batches_give_the_same_pixels_with_one_or_two_jobs_and_tight_budgets() {
             "--plugin-dir",
             plugin_dir().to_str().unwrap(),
             "--pool-mb",
-            "0",
+            "1",
             "--threads",
             jobs,
             "batch",
@@ -424,7 +434,7 @@ fn batches_give_the_same_pixels_with_one_or_two_jobs_and_tight_budgets() {
             "--jobs",
             jobs,
             "--cache-mb",
-            "0",
+            "1",
             "--pool-stats",
         ]);
         let t = Instant::now();
