@@ -111,6 +111,26 @@ impl Meta {
     }
 }
 
+/// The [`Meta`] of effect type `$T` (whose trait gives the common constants) with the facts that
+/// differ between the author traits.
+macro_rules! meta {
+    ($T:ident, $kind:expr, $inputs:expr, $access:expr, $deterministic:expr) => {
+        Meta {
+            id: $T::ID,
+            kind: $kind,
+            inputs: $inputs,
+            variant_of: $T::VARIANT_OF,
+            tier: $T::TIER,
+            access: $access,
+            formats: $T::FORMATS,
+            deterministic: $deterministic,
+            summary: $T::SUMMARY,
+            doc: $T::DOC,
+            params: $T::Params::schema(),
+        }
+    };
+}
+
 /// An effect with its type erased, as the export macro stores it.
 pub trait ErasedEffect: Send + Sync {
     /// Static facts.
@@ -360,19 +380,7 @@ struct CompositorMarker<T>(T);
 
 impl<T: PointFilter> ErasedEffect for Erased<PointMarker<T>> {
     fn meta(&self) -> Meta {
-        Meta {
-            id: T::ID,
-            kind: EffectKind::FILTER,
-            inputs: (1, 1),
-            variant_of: T::VARIANT_OF,
-            tier: T::TIER,
-            access: Access::POINT,
-            formats: T::FORMATS,
-            deterministic: T::DETERMINISTIC,
-            summary: T::SUMMARY,
-            doc: T::DOC,
-            params: T::Params::schema(),
-        }
+        meta!(T, EffectKind::FILTER, (1, 1), Access::POINT, T::DETERMINISTIC)
     }
     fn prepare(
         &self,
@@ -388,19 +396,7 @@ impl<T: PointFilter> ErasedEffect for Erased<PointMarker<T>> {
 
 impl<T: Filter> ErasedEffect for Erased<FilterMarker<T>> {
     fn meta(&self) -> Meta {
-        Meta {
-            id: T::ID,
-            kind: EffectKind::FILTER,
-            inputs: (1, 1),
-            variant_of: T::VARIANT_OF,
-            tier: T::TIER,
-            access: T::ACCESS,
-            formats: T::FORMATS,
-            deterministic: T::DETERMINISTIC,
-            summary: T::SUMMARY,
-            doc: T::DOC,
-            params: T::Params::schema(),
-        }
+        meta!(T, EffectKind::FILTER, (1, 1), T::ACCESS, T::DETERMINISTIC)
     }
     fn prepare(
         &self,
@@ -418,19 +414,7 @@ impl<T: Filter> ErasedEffect for Erased<FilterMarker<T>> {
 
 impl<T: Generator> ErasedEffect for Erased<GeneratorMarker<T>> {
     fn meta(&self) -> Meta {
-        Meta {
-            id: T::ID,
-            kind: EffectKind::GENERATOR,
-            inputs: (0, 0),
-            variant_of: T::VARIANT_OF,
-            tier: T::TIER,
-            access: Access::POINT,
-            formats: T::FORMATS,
-            deterministic: true,
-            summary: T::SUMMARY,
-            doc: T::DOC,
-            params: T::Params::schema(),
-        }
+        meta!(T, EffectKind::GENERATOR, (0, 0), Access::POINT, true)
     }
     fn prepare(
         &self,
@@ -446,19 +430,7 @@ impl<T: Generator> ErasedEffect for Erased<GeneratorMarker<T>> {
 
 impl<T: Compositor> ErasedEffect for Erased<CompositorMarker<T>> {
     fn meta(&self) -> Meta {
-        Meta {
-            id: T::ID,
-            kind: EffectKind::COMPOSITOR,
-            inputs: (T::MIN_INPUTS, T::MAX_INPUTS),
-            variant_of: T::VARIANT_OF,
-            tier: T::TIER,
-            access: T::ACCESS,
-            formats: T::FORMATS,
-            deterministic: T::DETERMINISTIC,
-            summary: T::SUMMARY,
-            doc: T::DOC,
-            params: T::Params::schema(),
-        }
+        meta!(T, EffectKind::COMPOSITOR, (T::MIN_INPUTS, T::MAX_INPUTS), T::ACCESS, T::DETERMINISTIC)
     }
     fn prepare(
         &self,
