@@ -124,6 +124,7 @@ fn watch_follows_rebuilds_keeps_the_old_generation_on_bad_ones_and_follows_chain
 #[test]
 fn twenty_reloads_under_load_never_mix_generations() {
     let (v1, v2) = (build("v1"), build("v2"));
+    assert_ne!(std::fs::read(&v1).unwrap(), std::fs::read(&v2).unwrap(), "the two builds differ");
     let work = tempfile::tempdir().unwrap();
     let plugins = work.path().join("plugins");
     let cache = work.path().join("cache");

@@ -35,6 +35,11 @@ fn cargo_lock() -> &'static Mutex<()> {
 
 fn run_cargo(args: &[&str], dir: &Path) {
     let _g = cargo_lock().lock().unwrap_or_else(|e| e.into_inner());
+    run_cargo_locked(args, dir);
+}
+
+/// Runs cargo; the caller holds `cargo_lock`.
+fn run_cargo_locked(args: &[&str], dir: &Path) {
     let out = Command::new(cargo()).args(args).current_dir(dir).output().expect("run cargo");
     assert!(out.status.success(), "cargo {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -98,7 +103,10 @@ pub fn build_crate(src: &Path, key: &str, edit: impl FnOnce(&Path)) -> PathBuf {
     edit(&dst);
     let target = target_dir().join("fixtures");
     let (profile, folder) = profile();
-    run_cargo(
+    // Hold the lock until the library is copied out: the next build of a crate with the same name
+    // replaces the file in the shared target folder.
+    let _g = cargo_lock().lock().unwrap_or_else(|e| e.into_inner());
+    run_cargo_locked(
         &[
             "build",
             "--offline",
