@@ -217,10 +217,40 @@ fn shadow_copy(path: &Path, bytes: &[u8], cache_dir: &Path, generation: u64) -> 
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
     let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("so");
     let target = cache_dir.join(format!("{stem}-g{generation}-p{}.{ext}", std::process::id()));
-    let mut tmp = tempfile::NamedTempFile::new_in(cache_dir).map_err(io)?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
-    tmp.persist(&target).map_err(|e| io(e.error))?;
-    Ok(target)
+    // The dynamic loader also treats a file as already loaded when its (device, inode) pair
+    // matches a library it mapped before. If one of our earlier copies was deleted (a temp
+    // cleaner, a removed cache folder), its inode number can come back for a new file, and the
+    // loader would hand back the old code. Copies whose inode was seen before are kept (so the
+    // number stays taken) and the copy is made again.
+    for attempt in 0..16 {
+        let mut tmp = tempfile::NamedTempFile::new_in(cache_dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+        let id = file_id(tmp.path());
+        let fresh = id.is_none_or(|id| LOADED_FILES.lock().unwrap_or_else(|e| e.into_inner()).insert(id));
+        if fresh || attempt == 15 {
+            tmp.persist(&target).map_err(|e| io(e.error))?;
+            return Ok(target);
+        }
+        tracing::debug!("shadow copy of {} reused an inode of an earlier copy; copying again", path.display());
+        let held = cache_dir.join(format!("{stem}-g{generation}h{attempt}-p{}.{ext}", std::process::id()));
+        tmp.persist(&held).map_err(|e| io(e.error))?;
+    }
+    unreachable!("the loop returns")
+}
+
+/// (device, inode) of every shadow copy made by this process.
+static LOADED_FILES: std::sync::Mutex<std::collections::BTreeSet<(u64, u64)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 fn read_param(p: ParamSpecRef) -> Result<ParamInfo, String> {

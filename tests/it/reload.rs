@@ -177,7 +177,8 @@ fn twenty_reloads_under_load_never_mix_generations() {
         w.join().expect("a render thread failed");
     }
     let seen = seen.lock().unwrap();
-    assert!(seen.contains(&V1) && seen.contains(&V2), "both generations served");
+    let (n1, n2) = (seen.iter().filter(|p| **p == V1).count(), seen.iter().filter(|p| **p == V2).count());
+    assert!(n1 > 0 && n2 > 0, "both generations served: {n1} renders of v1, {n2} of v2, {} in all", seen.len());
     assert_eq!(live.loaded_generations(), start_generations + 20);
     assert_eq!(events.try_iter().filter(|e| matches!(e, ReloadEvent::Replaced { .. })).count(), 20);
     // No temporary files are left in the shadow-copy folder: only the loaded generations.
