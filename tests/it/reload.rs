@@ -18,6 +18,16 @@ const V2: [u8; 4] = [200, 100, 50, 255];
 fn build(version: &str) -> PathBuf {
     let src = root().join("tests/fixtures/reload");
     build_crate(&src, &format!("reload-{version}"), |dir| {
+        // A version of its own per variant, so cargo never takes one variant's build for
+        // another's (every copy of the crate has the same name and relative path).
+        let n = ["v1", "v2", "panics", "removed", "abi"].iter().position(|v| *v == version).unwrap_or(9);
+        let manifest = dir.join("Cargo.toml");
+        let m = std::fs::read_to_string(&manifest).unwrap().replacen(
+            "version = \"0.1.0\"",
+            &format!("version = \"0.1.{n}\""),
+            1,
+        );
+        std::fs::write(&manifest, m).unwrap();
         let lib = dir.join("src/lib.rs");
         let text = std::fs::read_to_string(&lib).unwrap();
         let text = match version {
