@@ -166,6 +166,7 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
         w.flush().map_err(|e| write_err(e.to_string()))?;
     }
     tmp.as_file().sync_all().map_err(|e| write_err(e.to_string()))?;
+    set_output_permissions(tmp.as_file(), path);
     tmp.persist(path).map_err(|e| write_err(e.error.to_string()))?;
     Ok(())
 }
@@ -220,4 +221,17 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
         }
     }
     removed
+}
+
+/// Temporary files are created private (0600); give the finished file the permissions of the file
+/// it replaces, or the usual 0644 for a new one.
+pub fn set_output_permissions(file: &std::fs::File, target: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(target).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = (file, target);
 }

@@ -11,6 +11,11 @@ fn demo_chain_writes_a_png() {
     assert!(o.status.success(), "{}", stderr(&o));
     let (w, h, px) = read_png(&out);
     assert_eq!((w, h), (640, 400));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o644, "a new output is 0644");
+    }
     // The vignette darkens the corners relative to the centre.
     let lum = |x: u32, y: u32| {
         let i = ((y * w + x) * 4) as usize;

@@ -273,6 +273,7 @@ pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     let mut tmp = crate::io::temp_in(dir)?;
     std::io::Write::write_all(&mut tmp, text.as_bytes())?;
     tmp.as_file().sync_all()?;
+    crate::io::set_output_permissions(tmp.as_file(), path);
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
