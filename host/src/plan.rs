@@ -8,7 +8,7 @@ use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Size, Tier};
 
 use crate::chain::{Chain, Precision, Source};
 use crate::error::RunError;
-use crate::exec::{prepare, Plan};
+use crate::exec::{prepare_step, Plan};
 use crate::registry::Registry;
 
 /// One node of an explained plan.
@@ -34,6 +34,9 @@ pub struct PlanRow {
     pub inputs: Vec<String>,
     /// Runs in one band pass with the next step.
     pub fused_with_next: bool,
+    /// In a fused run, run by the host as a composed table or colour matrix (`"table"`,
+    /// `"matrix"`) instead of a plugin call; consecutive tables become one.
+    pub composed: Option<&'static str>,
     /// Depth in the graph: nodes of the same depth do not depend on each other.
     pub level: usize,
     /// Cacheable (deterministic effect), with the structural part of its cache key.
@@ -57,31 +60,54 @@ pub fn sizes(
     quality: Tier,
     default_size: Size,
 ) -> Result<Vec<Option<Size>>, RunError> {
+    Ok(node_facts(chain, registry, inputs, quality, default_size)?.into_iter().map(|f| f.map(|f| f.0)).collect())
+}
+
+/// What preparing a step says that explain shows: its output size and, for a composable point
+/// step rendering 8-bit frames, the form the host composes it in (`"table"` or `"matrix"`).
+type NodeFacts = (Size, Option<&'static str>);
+
+/// The [`NodeFacts`] of every step (`None` for steps no output needs).
+fn node_facts(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Size>,
+    quality: Tier,
+    default_size: Size,
+) -> Result<Vec<Option<NodeFacts>>, RunError> {
     let plan = Plan::new(chain, registry, quality, preferred(chain), false)?;
     let gen_size =
         chain.size.or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).copied()).unwrap_or(default_size);
-    let mut out: Vec<Option<Size>> = vec![None; chain.steps.len()];
+    let mut out: Vec<Option<NodeFacts>> = vec![None; chain.steps.len()];
     for (i, step) in chain.steps.iter().enumerate() {
         let ins: Vec<Size> = step
             .inputs
             .iter()
             .filter_map(|s| match s {
                 Source::Input(n) => inputs.get(n).copied(),
-                Source::Step(j) => out[*j],
+                Source::Step(j) => out[*j].map(|f| f.0),
             })
             .collect();
         out[i] = match &plan.nodes[i] {
-            None => ins.first().copied(),
+            None => ins.first().map(|s| (*s, None)),
             Some((info, format)) => {
                 let prep = PrepareInfo { seed: step.seed, size: gen_size, format: *format };
-                let op = prepare(info, &step.params, &ins, &prep).map_err(|e| RunError::Plugin {
+                let op = prepare_step(step, info, &ins, &prep)?;
+                let size = op.facts.output;
+                let eight = *format == PixelFormat::RGBA8;
+                let form = match (op.table().is_some(), op.matrix().is_some()) {
+                    (true, _) if eight => Some("table"),
+                    (_, true) if eight => Some("matrix"),
+                    _ => None,
+                };
+                op.release().map_err(|e| RunError::Plugin {
                     step: step.label(),
                     effect: info.id.clone(),
                     library: info.library.name.clone(),
                     panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
                     message: e.to_string(),
                 })?;
-                Some(op.output_size())
+                Some((size, form))
             }
         };
     }
@@ -98,7 +124,7 @@ pub fn explain(
 ) -> Result<Vec<PlanRow>, RunError> {
     let quality = quality.unwrap_or(chain.quality);
     let plan = Plan::new(chain, registry, quality, preferred(chain), fuse)?;
-    let sizes = sizes(chain, registry, inputs, quality, Size::new(512, 512))?;
+    let facts = node_facts(chain, registry, inputs, quality, Size::new(512, 512))?;
     let mut level = vec![0usize; chain.steps.len()];
     let mut rows = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
@@ -112,7 +138,9 @@ pub fn explain(
                 Source::Step(j) => chain.steps[*j].label(),
             })
             .collect();
-        let size = sizes[i].map(|s| (s.width, s.height)).unwrap_or((0, 0));
+        let size = facts[i].map(|s| (s.0.width, s.0.height)).unwrap_or((0, 0));
+        let in_fused_run = plan.fused_with_next[i] || (i > 0 && plan.fused_with_next[i - 1]);
+        let composed = facts[i].and_then(|f| f.1).filter(|_| in_fused_run);
         let skipped = if !plan.needed[i] {
             Some("not needed by any output")
         } else if !step.enabled {
@@ -149,6 +177,7 @@ pub fn explain(
             size,
             inputs: input_names,
             fused_with_next: plan.fused_with_next[i],
+            composed,
             level: level[i],
             cache_key: key,
             skipped,

@@ -98,6 +98,15 @@ impl<'a, P: Pixel> Image<'a, P> {
     pub fn get(&self, x: u32, y: u32) -> P {
         self.row(y)[x as usize]
     }
+    /// The pixel at `(x, y)`, which may lie outside the image: read as `border` says, `None`
+    /// for a transparent border outside. `y` must map to a row this view holds (the effect's
+    /// footprint makes sure of that).
+    #[inline]
+    pub fn sample(&self, x: i64, y: i64, border: crate::Border) -> Option<P> {
+        let y = border.index(y, self.height)?;
+        let x = border.index(x, self.width)?;
+        Some(self.row(y as u32)[x])
+    }
 }
 
 /// The output rows an effect renders in one call.
@@ -178,6 +187,14 @@ impl<'a, P: Pixel> Band<'a, P> {
         assert!(y >= self.rows.start && y < self.rows.end, "row {y} is outside the band {:?}", self.rows);
         let start = (y - self.rows.start) as usize * self.stride;
         &mut self.data[start..start + self.width as usize]
+    }
+    /// Sets every pixel of the band to `f(x, y)` (absolute coordinates), as generators do.
+    pub fn fill_with(&mut self, f: impl Fn(u32, u32) -> crate::RgbaF32) {
+        for (y, row) in self.rows_mut() {
+            for (x, px) in row.iter_mut().enumerate() {
+                *px = P::from_f32(f(x as u32, y));
+            }
+        }
     }
     /// Every row of the band with its absolute `y`.
     pub fn rows_mut(&mut self) -> impl Iterator<Item = (u32, &mut [P])> + '_ {
