@@ -648,7 +648,9 @@ pub fn render(
         }
         let frames: Vec<Arc<Frame>> =
             frames.into_iter().map(|f| if f.format() == format { f } else { Arc::new(f.convert(format)) }).collect();
-        let out = if members.len() == 1 {
+        // Point steps, alone or fused, take the point pass: a composable one reads a shared input
+        // and writes a new frame instead of copying the input first.
+        let out = if members.len() == 1 && !is_point(&info) {
             render_step(step, &info, frames, format, gen_size, options.band_rows)?
         } else {
             let list: Vec<(&Step, &EffectInfo)> =

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use fxchain_plugin_api::abi::PrepareInfo;
 use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Size, Tier};
 
-use crate::chain::{Chain, Precision, Source};
+use crate::chain::{Chain, Precision, Source, Step};
 use crate::error::RunError;
 use crate::exec::{prepare_step, Plan};
 use crate::registry::Registry;
@@ -235,38 +235,85 @@ pub fn optimize(
             }
         }
         let Some((head, j)) = change else { return Ok(c) };
-        // New order: j, then head..j-1. Rewire: j reads head's input; head reads j; the readers
-        // of j read j-1.
-        let head_input = c.steps[head].inputs.clone();
-        let mut order: Vec<usize> = (0..c.steps.len()).collect();
-        let moved = order.remove(j);
-        order.insert(head, moved);
-        let mut position = vec![0usize; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            position[old] = new;
-        }
-        let remap = |s: &Source, me: usize| -> Source {
-            match s {
-                Source::Step(k) if *k == j && me != head => Source::Step(position[j - 1]),
-                Source::Step(k) => Source::Step(position[*k]),
-                other => other.clone(),
-            }
-        };
-        let mut steps = Vec::with_capacity(c.steps.len());
-        for &old in &order {
-            let mut s = c.steps[old].clone();
-            s.inputs = if old == j {
-                head_input.iter().map(|x| remap(x, old)).collect()
-            } else if old == head {
-                vec![Source::Step(position[j])]
-            } else {
-                s.inputs.iter().map(|x| remap(x, old)).collect()
-            };
-            s.index = steps.len();
-            steps.push(s);
-        }
-        c.outputs = c.outputs.iter().map(|&o| if o == j { position[j - 1] } else { position[o] }).collect();
-        c.steps = steps;
+        (c.steps, c.outputs) = move_ahead(&c.steps, &c.outputs, head, j);
         tracing::debug!(target: "fxchain::plan", "optimizer moved step {} ahead of {}", j + 1, head + 1);
+    }
+}
+
+/// Moves step `j` ahead of the run of steps `head..j` that feeds it (each step of the run reading
+/// the one before, `head` reading whatever it reads), rewiring every reference: `j` reads
+/// `head`'s input, `head` reads `j`, and the readers of `j` (steps and outputs) read the last step
+/// of the run. Returns the new steps (with their indices renumbered) and outputs.
+fn move_ahead(steps: &[Step], outputs: &[usize], head: usize, j: usize) -> (Vec<Step>, Vec<usize>) {
+    let head_input = steps[head].inputs.clone();
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    let moved = order.remove(j);
+    order.insert(head, moved);
+    let mut position = vec![0usize; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
+    }
+    let remap = |s: &Source, me: usize| -> Source {
+        match s {
+            Source::Step(k) if *k == j && me != head => Source::Step(position[j - 1]),
+            Source::Step(k) => Source::Step(position[*k]),
+            other => other.clone(),
+        }
+    };
+    let mut out = Vec::with_capacity(steps.len());
+    for &old in &order {
+        let mut s = steps[old].clone();
+        s.inputs = if old == j {
+            head_input.iter().map(|x| remap(x, old)).collect()
+        } else if old == head {
+            vec![Source::Step(position[j])]
+        } else {
+            s.inputs.iter().map(|x| remap(x, old)).collect()
+        };
+        s.index = out.len();
+        out.push(s);
+    }
+    let outputs = outputs.iter().map(|&o| if o == j { position[j - 1] } else { position[o] }).collect();
+    (out, outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(effect: &str, inputs: Vec<Source>) -> Step {
+        Step {
+            index: 0,
+            id: None,
+            effect: effect.into(),
+            params: Vec::new(),
+            enabled: true,
+            inputs,
+            quality: None,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn moving_a_shrink_ahead_of_its_point_run_rewires_every_reader() {
+        use Source::{Input, Step as S};
+        // input -> a -> b -> resize -> c, and d also reads resize; outputs: c and resize.
+        let steps = vec![
+            step("a", vec![Input("input".into())]),
+            step("b", vec![S(0)]),
+            step("resize", vec![S(1)]),
+            step("c", vec![S(2)]),
+            step("d", vec![S(2), S(0)]),
+        ];
+        let (out, outputs) = move_ahead(&steps, &[3, 2], 0, 2);
+        let names: Vec<&str> = out.iter().map(|s| s.effect.as_str()).collect();
+        assert_eq!(names, ["resize", "a", "b", "c", "d"]);
+        assert_eq!(out.iter().map(|s| s.index).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(out[0].inputs, [Input("input".into())], "resize reads what the run read");
+        assert_eq!(out[1].inputs, [S(0)], "the run's head reads resize");
+        assert_eq!(out[2].inputs, [S(1)]);
+        assert_eq!(out[3].inputs, [S(2)], "a reader of resize reads the run's end");
+        assert_eq!(out[4].inputs, [S(2), S(1)], "other references follow their step");
+        assert_eq!(outputs, [3, 2]);
     }
 }

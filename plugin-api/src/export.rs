@@ -266,7 +266,7 @@ impl<T: PointFilter> BandRenderer for PointOp<T> {
 struct CurveOp<T: Curve> {
     effect: T,
     params: T::Params,
-    table: point::Table,
+    program: point::Program,
 }
 
 impl<T: Curve> BandRenderer for CurveOp<T> {
@@ -274,7 +274,7 @@ impl<T: Curve> BandRenderer for CurveOp<T> {
         map_rows(
             output,
             ctx,
-            |row| point::apply_table(row, &self.table),
+            |row| self.program.run_in_place(row),
             |row| point::apply_curve_f32(row, |c| self.effect.apply(&self.params, c)),
         )
     }
@@ -282,16 +282,12 @@ impl<T: Curve> BandRenderer for CurveOp<T> {
 
 struct MatrixOp {
     matrix: [[f32; 4]; 3],
+    program: point::Program,
 }
 
 impl BandRenderer for MatrixOp {
     fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
-        map_rows(
-            output,
-            ctx,
-            |row| point::apply_matrix8(row, &self.matrix),
-            |row| point::apply_matrix_f32(row, &self.matrix),
-        )
+        map_rows(output, ctx, |row| self.program.run_in_place(row), |row| point::apply_matrix_f32(row, &self.matrix))
     }
 }
 
@@ -450,7 +446,8 @@ impl<T: Curve> ErasedEffect for Erased<Kind<T, CURVE>> {
         let table = point::curve_table(|c| effect.apply(&params, c));
         let mut f = facts(size, vec![Footprint::SAME]);
         f.table = table.to_vec().into();
-        Ok(prepared(T::META.id, CurveOp { effect, params, table }, f))
+        let program = point::Program::new([point::Stage::Table(Box::new(table))]);
+        Ok(prepared(T::META.id, CurveOp { effect, params, program }, f))
     }
 }
 
@@ -464,7 +461,8 @@ impl<T: ColorMatrix> ErasedEffect for Erased<Kind<T, MATRIX>> {
         let matrix = T::default().matrix(&params);
         let mut f = facts(size, vec![Footprint::SAME]);
         f.matrix = point::matrix_to_vec(&matrix).into();
-        Ok(prepared(T::META.id, MatrixOp { matrix }, f))
+        let program = point::Program::new([point::Stage::Matrix(matrix)]);
+        Ok(prepared(T::META.id, MatrixOp { matrix, program }, f))
     }
 }
 

@@ -6,6 +6,25 @@
 
 use crate::pixel::{f32_to_u8, u8_to_f32, Pixel, Rgba8, RgbaF32};
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// The instruction set the composed pass runs with: `"avx512"` (F, BW and VBMI) where the
+/// processor has it, else `"scalar"`. Detected once per process; `FXCHAIN_SIMD=scalar` forces
+/// the portable loop (both give the same bytes).
+pub fn simd_level() -> &'static str {
+    static LEVEL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    LEVEL.get_or_init(|| {
+        let forced_scalar = std::env::var("FXCHAIN_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"));
+        #[cfg(target_arch = "x86_64")]
+        if !forced_scalar && avx512::available() {
+            return "avx512";
+        }
+        let _ = forced_scalar;
+        "scalar"
+    })
+}
+
 /// Four 256-entry tables (R, G, B, A), one after the other.
 pub type Table = [u8; 1024];
 
@@ -131,11 +150,20 @@ pub enum Stage {
 /// A run of tables and colour matrices applied in one pass over 8-bit pixels: each pixel goes
 /// through every stage while it is in registers, with exactly the rounding of the stages applied
 /// one after the other by [`apply_table`] and [`apply_matrix8`].
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Default)]
 pub struct Program {
     stages: Vec<Stage>,
     /// Per stage: how many channels its table changes (3, or 4 when it changes alpha).
     channels: Vec<usize>,
+    /// The stages prepared for the AVX-512 kernel, where it runs.
+    #[cfg(target_arch = "x86_64")]
+    simd: Option<Vec<avx512::Prepared>>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program").field("stages", &self.stages).finish()
+    }
 }
 
 /// Pixels per block of the composed pass.
@@ -159,7 +187,36 @@ impl Program {
                 _ => 3,
             })
             .collect();
-        Program { stages: out, channels }
+        Program {
+            #[cfg(target_arch = "x86_64")]
+            simd: (simd_level() == "avx512").then(|| avx512::prepare(&out)),
+            stages: out,
+            channels,
+        }
+    }
+
+    /// The same program on the portable loop only (for comparisons).
+    pub fn scalar(mut self) -> Program {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.simd = None;
+        }
+        self
+    }
+
+    /// Runs the vector kernel on the longest prefix of whole vectors; returns how many pixels it
+    /// did.
+    #[inline]
+    fn run_simd(&self, src: Option<&[Rgba8]>, dst: &mut [Rgba8]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(stages) = &self.simd {
+            // SAFETY: `simd` is only set when `avx512::available()` said the processor has the
+            // features the kernel is compiled for.
+            unsafe { avx512::run(stages, src, dst) };
+            return dst.len() / 16 * 16;
+        }
+        let _ = (src, dst);
+        0
     }
 
     /// The stages after composition.
@@ -178,7 +235,8 @@ impl Program {
 
     /// Runs the program on `row` in place.
     pub fn run_in_place(&self, row: &mut [Rgba8]) {
-        for block in row.chunks_mut(BLOCK) {
+        let done = self.run_simd(None, row);
+        for block in row[done..].chunks_mut(BLOCK) {
             let mut c = load(block);
             self.run_block(&mut c, block.len());
             store(&c, block);
@@ -187,7 +245,9 @@ impl Program {
 
     /// Runs the program on `src`, writing `dst` (of the same length).
     pub fn run(&self, src: &[Rgba8], dst: &mut [Rgba8]) {
-        for (s, d) in src.chunks(BLOCK).zip(dst.chunks_mut(BLOCK)) {
+        let n = src.len().min(dst.len());
+        let done = self.run_simd(Some(&src[..n]), &mut dst[..n]);
+        for (s, d) in src[done..n].chunks(BLOCK).zip(dst[done..n].chunks_mut(BLOCK)) {
             let mut c = load(s);
             self.run_block(&mut c, s.len());
             store(&c, d);
@@ -326,6 +386,40 @@ mod tests {
         fade[768 + 255] = 128;
         assert!(!Program::new([Stage::Table(Box::new(fade))]).keeps_opaque());
         assert!(Program::new([Stage::Table(Box::new(identity_table()))]).stages().is_empty());
+    }
+
+    #[test]
+    fn the_vector_kernel_gives_the_bytes_of_the_portable_loop() {
+        let mut fade = curve_table(|c| c * 0.9);
+        for (i, v) in fade[768..].iter_mut().enumerate() {
+            *v = (i * 3 / 4) as u8;
+        }
+        let mut split = identity_table();
+        split[..256].copy_from_slice(&curve_table(|c| c.sqrt())[..256]);
+        let stages = vec![
+            Stage::Table(Box::new(curve_table(|c| c * 1.3))),
+            Stage::Matrix([[0.4, 0.5, 0.1, 0.0], [-0.2, 1.3, 0.1, 0.01], [0.3, -0.4, 1.5, -0.02]]),
+            Stage::Table(Box::new(fade)),
+            Stage::Matrix([[1.6, 0.0, 0.0, -0.3], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.6, 0.2]]),
+            Stage::Table(Box::new(split)),
+        ];
+        let px: Vec<Rgba8> = (0..70_001u32)
+            .map(|i| {
+                let h = i.wrapping_mul(2_654_435_761);
+                Rgba8::new(h as u8, (h >> 8) as u8, (h >> 16) as u8, (h >> 24) as u8)
+            })
+            .collect();
+        let fast = Program::new(stages.clone());
+        let slow = Program::new(stages).scalar();
+        for len in [0, 1, 15, 16, 17, 33, 70_001] {
+            let (mut a, mut b) = (vec![Rgba8::default(); len], vec![Rgba8::default(); len]);
+            fast.run(&px[..len], &mut a);
+            slow.run(&px[..len], &mut b);
+            assert_eq!(a, b, "{len} pixels at level {}", simd_level());
+            let mut c = px[..len].to_vec();
+            fast.run_in_place(&mut c);
+            assert_eq!(c, b);
+        }
     }
 
     #[test]
