@@ -660,3 +660,40 @@ impl RootModule for PluginModuleRef {
 
 /// The ABI version this crate implements (its own crate version).
 pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Border;
+
+    #[test]
+    fn footprints_give_the_input_rows_of_a_band() {
+        let r = |a, b| Rows::new(a, b);
+        assert_eq!(Footprint::SAME.input_rows(r(3, 9), 10, 100), r(3, 9));
+        assert_eq!(Footprint::SAME.input_rows(r(90, 120), 10, 100), r(90, 100), "clamped to the input");
+        assert_eq!(Footprint::WHOLE.input_rows(r(3, 4), 10, 100), r(0, 100));
+        let blur = Footprint::radius(5, Border::Clamp);
+        assert_eq!(blur.input_rows(r(20, 30), 10, 100), r(15, 35));
+        assert_eq!(blur.input_rows(r(2, 30), 10, 100), r(0, 35));
+        assert_eq!(blur.input_rows(r(90, 100), 10, 100), r(85, 100));
+        let wrap = Footprint::radius(5, Border::Wrap);
+        assert_eq!(wrap.input_rows(r(20, 30), 10, 100), r(15, 35), "inside, wrapping reads nothing more");
+        assert_eq!(wrap.input_rows(r(2, 30), 10, 100), r(0, 100), "near an edge it reads the other end");
+        assert_eq!(blur.input_rows(r(5, 5), 10, 100), r(0, 0), "an empty band reads nothing");
+    }
+
+    #[test]
+    fn mapped_footprints_cover_the_mapped_rows_and_their_support() {
+        // Halving 100 rows to 50: output row y samples around input row 2y + 0.5.
+        let half = Footprint::scale(2.0, 3.0);
+        let rows = half.input_rows(Rows::new(10, 20), 8, 100);
+        assert!(rows.start <= 20 - 3 && rows.end >= 39 + 3 + 1, "{rows:?}");
+        assert!(rows.start >= 15 && rows.end <= 45, "{rows:?}");
+        assert_eq!(half.input_rows(Rows::new(0, 50), 8, 100), Rows::new(0, 100));
+        // A rotation: the input row depends on x too, so the band's corners decide.
+        let rot = Footprint::map(0.5, 0.8, 0.0, 1.0);
+        let rows = rot.input_rows(Rows::new(10, 11), 40, 1000);
+        assert_eq!(rows, Rows::new(7, 30), "rows 8..=27.5 widened by 1 to 7..=28.5, and row 29 for its neighbour");
+        assert_eq!(Footprint::map(f64::NAN, 1.0, 0.0, 0.0).input_rows(Rows::new(1, 2), 4, 9), Rows::new(0, 9));
+    }
+}

@@ -248,20 +248,28 @@ fn map_rows(
 
 // ---- point filters, curves and colour matrices ------------------------------------------------
 
-struct PointOp<T: PointFilter> {
-    effect: T,
-    params: T::Params,
+/// An op for a kind whose `render(&self, params, band)` takes only the output band (point
+/// filters render it in place, generators fill it).
+macro_rules! band_op {
+    ($op:ident, $trait:ident) => {
+        struct $op<T: $trait> {
+            effect: T,
+            params: T::Params,
+        }
+
+        impl<T: $trait> BandRenderer for $op<T> {
+            fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+                with_pixel!(output.format, P => {
+                    let mut band = Band::<P>::from_frame(output, ctx.seed)?;
+                    self.effect.render(&self.params, &mut band);
+                    Ok(())
+                })
+            }
+        }
+    };
 }
 
-impl<T: PointFilter> BandRenderer for PointOp<T> {
-    fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
-        with_pixel!(output.format, P => {
-            let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-            self.effect.render(&self.params, &mut band);
-            Ok(())
-        })
-    }
-}
+band_op!(PointOp, PointFilter);
 
 struct CurveOp<T: Curve> {
     effect: T,
@@ -314,20 +322,7 @@ impl<T: Filter> BandRenderer for FilterOp<T> {
 
 // ---- generators -------------------------------------------------------------------------------
 
-struct GeneratorOp<T: Generator> {
-    effect: T,
-    params: T::Params,
-}
-
-impl<T: Generator> BandRenderer for GeneratorOp<T> {
-    fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
-        with_pixel!(output.format, P => {
-            let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-            self.effect.render(&self.params, &mut band);
-            Ok(())
-        })
-    }
-}
+band_op!(GeneratorOp, Generator);
 
 // ---- compositors ------------------------------------------------------------------------------
 
