@@ -68,7 +68,7 @@ fn groups(t: &Table) -> Vec<(u64, [u8; 256])> {
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
 pub unsafe fn run(stages: &[Prepared], src: Option<&[Rgba8]>, dst: &mut [Rgba8], stream: bool) {
     let n = dst.len() / 16 * 16;
-    let stream = stream && (dst.as_ptr() as usize) % 64 == 0;
+    let stream = stream && (dst.as_ptr() as usize).is_multiple_of(64);
     for i in (0..n).step_by(16) {
         let from = src.map_or(dst[i..].as_ptr(), |s| s[i..].as_ptr());
         // The loop does little work per byte: ask for the input well ahead of its use.
