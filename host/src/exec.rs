@@ -356,11 +356,17 @@ pub fn render_fused(
                     let row_bytes = size.width as usize * 4;
                     match src.filter(|_| n == 0) {
                         Some(src) => {
+                            let last = stream && n + 1 == program.len();
                             for (d, s) in chunk.chunks_mut(stride).zip(src.chunks(stride)).take(band.len() as usize) {
-                                p.run(
+                                let (s, d) = (
                                     bytemuck::cast_slice(&s[..row_bytes]),
                                     bytemuck::cast_slice_mut(&mut d[..row_bytes]),
                                 );
+                                if last {
+                                    p.run_streaming(s, d);
+                                } else {
+                                    p.run(s, d);
+                                }
                             }
                         }
                         None => {
