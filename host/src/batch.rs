@@ -90,6 +90,9 @@ pub struct BatchSummary {
     pub elapsed_ms: f64,
     /// Whether the batch stopped before the end (interrupt, --fail-fast, --max-failures).
     pub stopped_early: bool,
+    /// Done files that could not be read or appended to, with the reason: images finished there
+    /// are written but not recorded, so a later `--resume` renders them again.
+    pub done_file_errors: Vec<(PathBuf, String)>,
 }
 
 /// The file, in each output folder, recording finished outputs for `--resume`.
@@ -117,12 +120,43 @@ pub fn shard_of(relative: &str, count: usize) -> usize {
     (u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes")) % count.max(1) as u64) as usize
 }
 
-fn load_done(dir: &Path) -> HashMap<String, String> {
-    std::fs::read_to_string(dir.join(DONE_FILE))
-        .unwrap_or_default()
-        .lines()
+/// The records of the done file in `dir`: output name → fingerprint. A line that is not valid
+/// UTF-8 (a torn or foreign write) spoils only itself. A missing file is an empty record.
+fn load_done(dir: &Path) -> Result<HashMap<String, String>, String> {
+    let bytes = match std::fs::read(dir.join(DONE_FILE)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    };
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
         .filter_map(|l| l.split_once('\t').map(|(f, p)| (p.to_string(), f.to_string())))
-        .collect()
+        .collect())
+}
+
+/// The open done files of a batch, one per output folder; an error is remembered (and reported
+/// once) instead of stopping the batch: the outputs themselves are fine.
+#[derive(Default)]
+struct DoneFiles {
+    files: HashMap<PathBuf, Result<std::fs::File, String>>,
+}
+
+impl DoneFiles {
+    fn record(&mut self, folder: &Path, line: &str) {
+        let entry = self.files.entry(folder.to_path_buf()).or_insert_with(|| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(folder.join(DONE_FILE))
+                .map_err(|e| format!("cannot append to it: {e}"))
+        });
+        if let Ok(file) = entry {
+            if let Err(e) = writeln!(file, "{line}").and_then(|_| file.sync_data()) {
+                *entry = Err(format!("cannot append to it: {e}"));
+            }
+        }
+    }
 }
 
 /// Runs `chain` over `items`; `on_done` is called after each image (for progress and reports).
@@ -147,9 +181,19 @@ pub fn run_batch(
     let input_name = chain.inputs.first().cloned().unwrap_or_else(|| "input".to_string());
     // Records of earlier runs, per output folder.
     let folders: HashSet<PathBuf> = items.iter().filter_map(|i| i.output.parent().map(Path::to_path_buf)).collect();
-    let done: HashMap<PathBuf, HashMap<String, String>> =
-        if options.resume { folders.iter().map(|d| (d.clone(), load_done(d))).collect() } else { HashMap::new() };
-    let done_files: Mutex<HashMap<PathBuf, std::fs::File>> = Mutex::new(HashMap::new());
+    let mut done_file_errors = Vec::new();
+    let mut done: HashMap<PathBuf, HashMap<String, String>> = HashMap::new();
+    if options.resume {
+        for d in &folders {
+            match load_done(d) {
+                Ok(records) => {
+                    done.insert(d.clone(), records);
+                }
+                Err(e) => done_file_errors.push((d.join(DONE_FILE), e)),
+            }
+        }
+    }
+    let done_files: Mutex<DoneFiles> = Mutex::new(DoneFiles::default());
     let failures = AtomicUsize::new(0);
     let reports: Mutex<Vec<ItemReport>> = Mutex::new(Vec::new());
 
@@ -175,23 +219,15 @@ pub fn run_batch(
             && done.get(&folder).and_then(|d| d.get(&name)).is_some_and(|f| *f == print)
         {
             report("skipped", None, Some("done by an earlier run with the same chain and plugins".into()))
-        } else if item.output.exists() && !options.overwrite && !options.resume {
+        } else if item.output.exists() && !options.overwrite {
+            // `--resume` never replaces an output it has no record of: only `--overwrite` does.
             report("skipped", None, Some("the output exists (use --overwrite)".into()))
         } else {
             match process(chain, registry, item, options, format, &input_name) {
                 Ok(()) => {
                     // Record completion after the atomic rename, so a killed batch redoes at most
                     // the images in flight.
-                    let mut files = done_files.lock().unwrap_or_else(|e| e.into_inner());
-                    let file = files.entry(folder.clone()).or_insert_with(|| {
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(folder.join(DONE_FILE))
-                            .expect("done file")
-                    });
-                    let _ = writeln!(file, "{print}\t{name}");
-                    let _ = file.sync_data();
+                    done_files.lock().unwrap_or_else(|e| e.into_inner()).record(&folder, &format!("{print}\t{name}"));
                     report("ok", None, None)
                 }
                 Err((stage, msg)) => {
@@ -204,6 +240,9 @@ pub fn run_batch(
         reports.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     });
     let reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+    let files = done_files.into_inner().unwrap_or_else(|e| e.into_inner()).files;
+    done_file_errors.extend(files.into_iter().filter_map(|(d, r)| r.err().map(|e| (d.join(DONE_FILE), e))));
+    done_file_errors.sort();
     let count = |s: &str| reports.iter().filter(|r| r.status == s).count();
     BatchSummary {
         ok: count("ok"),
@@ -211,6 +250,7 @@ pub fn run_batch(
         skipped: count("skipped"),
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         stopped_early: reports.iter().any(|r| r.message.as_deref() == Some("the batch stopped before this image")),
+        done_file_errors,
     }
 }
 
@@ -222,20 +262,26 @@ fn process(
     format: PixelFormat,
     input_name: &str,
 ) -> Result<(), (Stage, String)> {
+    let _span = tracing::info_span!("image", path = %item.input.display()).entered();
+    // Decode and write errors name their file already; plugin and deadline errors get the image.
+    let on_image = |e: &dyn std::fmt::Display| format!("{}: {e}", item.input.display());
     let frame = load_image(&item.input, format, options.limits).map_err(|e| (Stage::Decode, e.to_string()))?;
     let sizes = HashMap::from([(input_name.to_string(), frame.size())]);
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
     let optimized;
     let chain = if chain.optimize {
         optimized = crate::plan::optimize(chain, registry, &sizes, options.render.quality)
-            .map_err(|e| (Stage::Plugin, e.to_string()))?;
+            .map_err(|e| (Stage::Plugin, on_image(&e)))?;
         &optimized
     } else {
         chain
     };
     let result = crate::exec::render_with_deadline(chain, registry, &inputs, &options.render).map_err(|e| {
-        let stage = if matches!(e, RunError::Image(_)) { Stage::Decode } else { Stage::Plugin };
-        (stage, e.to_string())
+        if matches!(e, RunError::Image(_)) {
+            (Stage::Decode, e.to_string())
+        } else {
+            (Stage::Plugin, on_image(&e))
+        }
     })?;
     if let Some(dir) = item.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| (Stage::Write, format!("{}: {e}", dir.display())))?;

@@ -82,6 +82,15 @@ fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<
     if outputs.len() != n {
         return Err(format!("the chain has {n} output(s) but {} -o path(s) were given", outputs.len()));
     }
+    for (i, a) in outputs.iter().enumerate() {
+        if let Some(b) = outputs[..i].iter().find(|b| same_path(a, b)) {
+            return Err(format!(
+                "-o {} and -o {} are the same file: one output would replace the other",
+                b.display(),
+                a.display()
+            ));
+        }
+    }
     Ok(outputs.to_vec())
 }
 
@@ -188,7 +197,10 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         fxchain_host::io::clean_stale_temps(dir);
     }
     let registry = Arc::new(registry);
-    let result = match fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options) {
+    let rendering = super::plugin_exit::Rendering::begin();
+    let result = fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options);
+    drop(rendering);
+    let result = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -246,6 +258,19 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     }
     tracing::info!("done in {}", report::ms(started.elapsed()));
     exit::OK
+}
+
+/// Whether two output paths name the same file, whether or not it exists yet (the folders are
+/// compared canonically, so `out/a.png` and `./out/../out/a.png` match).
+fn same_path(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| -> Option<PathBuf> {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => x == y || same_file(a, b),
+        _ => a == b,
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
