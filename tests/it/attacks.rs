@@ -481,3 +481,57 @@ fn one_based_slurm_arrays_cover_every_image_once() {
     }
     assert_eq!(seen.len(), 12, "{seen:?}");
 }
+
+// ---- temporary files across PID namespaces ----
+
+/// Whether this machine lets us run a command in a new PID namespace.
+fn unshare_works() -> bool {
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[cfg(unix)]
+#[test]
+fn an_instance_in_another_pid_namespace_leaves_live_temporaries_alone() {
+    if !unshare_works() {
+        println!("skipped: `unshare --pid --fork --mount-proc` is not available here");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::create_dir_all(d.join("out")).unwrap();
+    std::fs::write(d.join("g.ron"), r#"(size: (8, 8), steps: [(effect: "generate.solid")])"#).unwrap();
+    let backdate = |f: &std::fs::File, secs: u64| {
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(secs)).unwrap();
+    };
+    // This process is in the middle of a long write: its temporary file is open (and locked,
+    // as every writer's is) and ten minutes old.
+    let live = fxchain_host::io::temp_in(&d.join("out")).unwrap();
+    backdate(live.as_file(), 600);
+    // A writer of this machine that was killed: nobody holds its file.
+    let (dead, dead_path) = fxchain_host::io::temp_in(&d.join("out")).unwrap().keep().unwrap();
+    backdate(&dead, 600);
+    drop(dead);
+    // Another instance, in a PID namespace where this process's pid does not exist, writes to
+    // the same folder (and cleans up stale temporaries there first).
+    let o = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", env!("CARGO_BIN_EXE_fxchain")])
+        .args(["--no-default-plugins", "--plugin-dir", plugin_dir().to_str().unwrap()])
+        .args(["run", "g.ron", "-o", "out/g.png"])
+        .current_dir(d)
+        .env("XDG_CACHE_HOME", d.join(".cache"))
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(live.path().exists(), "the other namespace removed a live temporary file");
+    assert!(!dead_path.exists(), "the killed writer's temporary file was kept");
+    // The live write completes.
+    let target = d.join("out/live.png");
+    std::io::Write::write_all(&mut live.as_file(), b"done").unwrap();
+    live.persist(&target).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"done");
+    assert_eq!(read_png(&d.join("out/g.png")).0, 8);
+}
