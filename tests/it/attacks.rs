@@ -535,3 +535,39 @@ fn an_instance_in_another_pid_namespace_leaves_live_temporaries_alone() {
     assert_eq!(std::fs::read(&target).unwrap(), b"done");
     assert_eq!(read_png(&d.join("out/g.png")).0, 8);
 }
+
+// ---- a plugin that calls exit ----
+
+#[test]
+fn a_plugin_calling_exit_during_a_render_never_looks_like_success() {
+    let lib = fixture("exiting");
+    let dir = dir_with(&[&lib]);
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    for (name, w) in [("a", 8u32), ("b", 8), ("c", 64)] {
+        image::RgbaImage::new(w, 8).save(d.join(format!("in/{name}.png"))).unwrap();
+    }
+    std::fs::write(d.join("x.ron"), r#"(steps: [(effect: "fixture.exit", params: {"min_width": 32})])"#).unwrap();
+    let o = fxchain(&["run", "x.ron", "-i", "in/c.png", "-o", "c.png"], &[dir.path()], d);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("a plugin ended the process (it called exit) while rendering"), "{err}");
+    assert!(err.contains("step #1 (fixture.exit), from plugin fxchain-fixture-exiting 0.1.0"), "{err}");
+    assert!(!d.join("c.png").exists());
+    // In a batch: the images finished before are kept, recorded and reported.
+    let o = fxchain(
+        &["batch", "x.ron", "--input-dir", "in", "--output-dir", "out", "--jobs", "1", "--report", "r.jsonl"],
+        &[dir.path()],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("image in/c.png") && err.contains("fixture.exit"), "{err}");
+    let report = std::fs::read_to_string(d.join("r.jsonl")).unwrap();
+    assert_eq!(report.lines().filter(|l| l.contains("\"ok\"")).count(), 2, "{report}");
+    assert_eq!(std::fs::read_to_string(d.join("out/.fxchain-done")).unwrap().lines().count(), 2);
+    // Narrow images only: no exit, a normal success.
+    let o = fxchain(&["run", "x.ron", "-i", "in/a.png", "-o", "a.png"], &[dir.path()], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
