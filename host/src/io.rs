@@ -79,13 +79,23 @@ pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Resu
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| decode(e.to_string()))?;
-    let reader = ImageReader::new(std::io::Cursor::new(bytes.as_slice()))
-        .with_guessed_format()
-        .map_err(|e| decode(e.to_string()))?;
+    decode_image(&bytes, path, format, limits)
+}
+
+/// Decodes an image file's bytes (as [`load_image`] does after reading the file); `path` is only
+/// used in messages.
+pub fn decode_image(bytes: &[u8], path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
+    let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
+    let too_big = |reason: String| ImageError::Limits { path: path.to_path_buf(), reason };
+    if bytes.is_empty() {
+        return Err(decode("the file is empty (0 bytes): not an image".into()));
+    }
+    let reader =
+        ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| decode(e.to_string()))?;
     let Some(kind) = reader.format() else {
         return Err(decode("not an image in a supported format (png, jpeg, webp, tiff)".into()));
     };
-    if kind == ImageFormat::Jpeg && jpeg_is_truncated(&bytes) {
+    if kind == ImageFormat::Jpeg && jpeg_is_truncated(bytes) {
         return Err(decode("the JPEG data ends before its end marker: the file is truncated".into()));
     }
     let mut l = image::Limits::default();

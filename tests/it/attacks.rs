@@ -571,3 +571,41 @@ fn a_plugin_calling_exit_during_a_render_never_looks_like_success() {
     let o = fxchain(&["run", "x.ron", "-i", "in/a.png", "-o", "a.png"], &[dir.path()], d);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+// ---- fuzz corpora ----
+
+#[test]
+fn the_set_and_image_fuzz_corpora_replay_with_the_expected_outcomes() {
+    use fxchain_host::chain::{self, Override};
+    let reg = crate::support::registry();
+    let text = std::fs::read_to_string(root().join("fuzz/set_chain.ron")).unwrap();
+    let mut rendered = Vec::new();
+    for e in std::fs::read_dir(root().join("fuzz/corpus/set")).unwrap().flatten() {
+        let Ok(s) = std::fs::read_to_string(e.path()) else { continue };
+        let Ok(o) = s.parse::<Override>() else { continue };
+        if let Ok(c) = chain::validate(fxchain_host::ChainSource::from_text("set.ron", text.clone()), reg, &[o]) {
+            let r = fxchain_host::render(&c, reg, &Default::default(), &Default::default()).unwrap();
+            assert_eq!(r.outputs.len(), 2);
+            rendered.push(e.file_name().to_string_lossy().to_string());
+        }
+    }
+    // The seeds with valid values render; the others (nan, 1e308, -1, 2.5 for an integer, a list,
+    // an empty value, a short colour, an unknown parameter) are refused by validation.
+    rendered.sort();
+    assert_eq!(rendered, ["color", "enum", "float", "index_big"]);
+    let limits = ImageLimits { max_width: 4096, max_height: 4096, max_pixels: 1 << 20, max_bytes: 32 << 20 };
+    let decode = |name: &str| {
+        let bytes = std::fs::read(root().join("fuzz/corpus/image").join(name)).unwrap();
+        fxchain_host::io::decode_image(&bytes, Path::new(name), PixelFormat::RGBA8, limits)
+    };
+    for name in ["tiny.png", "tiny.jpg", "tiny.webp", "tiny.tiff"] {
+        let f = decode(name).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((f.size().width, f.size().height), (6, 5), "{name}");
+    }
+    for name in ["bomb.jpg", "huge_header.png"] {
+        assert!(matches!(decode(name), Err(fxchain_host::ImageError::Limits { .. })), "{name}");
+    }
+    for name in ["cut.jpg", "cut.png"] {
+        assert!(matches!(decode(name), Err(fxchain_host::ImageError::Decode { .. })), "{name}");
+    }
+}
