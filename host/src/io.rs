@@ -316,10 +316,6 @@ pub fn fit_within(frame: &Frame, max: u32) -> Frame {
     }
 }
 
-/// How long an unlocked temporary file of this machine must be left alone before it counts as
-/// stale: covers the moment between creating a file and locking it.
-const TEMP_GRACE: Duration = Duration::from_secs(120);
-
 /// Age after which an unlocked temporary file of another machine (or of an earlier boot of this
 /// one) counts as stale: no output takes this long to encode, and locks on some network file
 /// systems are not seen by other hosts.
@@ -359,10 +355,36 @@ fn temp_prefix() -> String {
 /// under an exclusive advisory lock until it is closed (renamed into place or dropped), so no
 /// other fxchain process — in another PID namespace, container or host — removes it in flight.
 pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    let tmp = tempfile::Builder::new().prefix(&temp_prefix()).suffix(".tmp").tempfile_in(dir)?;
-    // A file system without locks is left to the age rule of `clean_stale_temps`.
-    let _ = tmp.as_file().lock();
-    Ok(tmp)
+    // A cleaner may remove the file between its creation and the lock (it was unlocked then):
+    // once locked, check that the name still leads to this file, else make another.
+    for _ in 0..16 {
+        let tmp = tempfile::Builder::new().prefix(&temp_prefix()).suffix(".tmp").tempfile_in(dir)?;
+        if tmp.as_file().lock().is_err() {
+            // A file system without locks is left to the age rule of `clean_stale_temps`.
+            return Ok(tmp);
+        }
+        if still_named(tmp.path(), tmp.as_file()) {
+            return Ok(tmp);
+        }
+    }
+    Err(std::io::Error::other(format!("temporary files in {} are removed as soon as they are created", dir.display())))
+}
+
+/// Whether `path` still names the open file `file`.
+fn still_named(path: &Path, file: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), file.metadata()) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        true
+    }
 }
 
 /// Whether some process holds the lock of a temporary file.
@@ -387,20 +409,20 @@ fn lock_state(path: &Path) -> LockState {
 
 /// Whether a temporary file named `name` (without its folder), `age` old and in `lock` state,
 /// was left by a writer that is gone. Only files that are not locked qualify; of those, files of
-/// this machine (same boot id) after a short grace, and any other after many hours.
+/// this machine (same boot id: its lock is authoritative) at once, and any other after many hours.
 fn is_stale(name: &str, age: Duration, lock: LockState, boot: &str) -> bool {
     let Some(rest) = name.strip_prefix(".fxchain-").filter(|_| name.ends_with(".tmp")) else { return false };
     let this_machine = rest.split('-').nth(1).is_some_and(|b| b == boot) && boot != "x";
     match lock {
         LockState::Held => false,
-        LockState::Free if this_machine => age > TEMP_GRACE,
+        LockState::Free if this_machine => true,
         LockState::Free | LockState::Unknown => age > FOREIGN_TEMP_AGE,
     }
 }
 
 /// Removes temporary files left in `dir` by fxchain writers that are gone (a kill -9 during a
-/// write): files nobody holds locked, of this machine and older than two minutes, or of another
-/// machine and older than twelve hours. Returns how many were removed.
+/// write): files nobody holds locked, of this machine, or of another machine and older than
+/// twelve hours. Returns how many were removed.
 pub fn clean_stale_temps(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
     let boot = &machine_id().1;
@@ -445,9 +467,9 @@ mod tests {
         let theirs = ".fxchain-node2-def456-42-XyZ.tmp";
         // A live writer's file is never removed, however old.
         assert!(!is_stale(ours, 100 * 3600 * MIN, LockState::Held, "abc123"));
-        // A fresh unlocked file may be between creation and locking.
-        assert!(!is_stale(ours, MIN, LockState::Free, "abc123"));
-        assert!(is_stale(ours, 3 * MIN, LockState::Free, "abc123"));
+        // An unlocked file of this machine: its writer is gone (a writer that lost its file
+        // between creating and locking it makes another, see `temp_in`).
+        assert!(is_stale(ours, Duration::ZERO, LockState::Free, "abc123"));
         // Another machine: its lock may be invisible here, so only after many hours.
         assert!(!is_stale(theirs, 3 * MIN, LockState::Free, "abc123"));
         assert!(!is_stale(theirs, 11 * 60 * MIN, LockState::Free, "abc123"));
