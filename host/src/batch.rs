@@ -75,6 +75,9 @@ pub struct BatchOptions {
     pub limits: ImageLimits,
     /// Rendering options.
     pub render: RenderOptions,
+    /// Render in worker processes instead (a plugin crash then fails only its image).
+    #[cfg(unix)]
+    pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
 }
 
 /// Totals of a batch.
@@ -266,6 +269,12 @@ fn process(
     // Decode and write errors name their file already; plugin and deadline errors get the image.
     let on_image = |e: &dyn std::fmt::Display| format!("{}: {e}", item.input.display());
     let frame = load_image(&item.input, format, options.limits).map_err(|e| (Stage::Decode, e.to_string()))?;
+    #[cfg(unix)]
+    if let Some((pool, job)) = &options.isolate {
+        let inputs = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
+        let outputs = pool.render(job, &inputs, options.render.deadline).map_err(|e| (Stage::Plugin, on_image(&e)))?;
+        return write_output(item, &outputs[0], options);
+    }
     let sizes = HashMap::from([(input_name.to_string(), frame.size())]);
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
     let optimized;
@@ -283,10 +292,14 @@ fn process(
             (Stage::Plugin, on_image(&e))
         }
     })?;
+    write_output(item, &result.outputs[0], options)
+}
+
+fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions) -> Result<(), (Stage, String)> {
     if let Some(dir) = item.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| (Stage::Write, format!("{}: {e}", dir.display())))?;
     }
-    save_image(&result.outputs[0], &item.output, options.format).map_err(|e| (Stage::Write, e.to_string()))
+    save_image(frame, &item.output, options.format).map_err(|e| (Stage::Write, e.to_string()))
 }
 
 /// A rate for summaries: images per second.

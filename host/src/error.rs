@@ -123,6 +123,13 @@ pub enum RunError {
     /// Reading or writing an image failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// An isolated render failed in its worker process (the worker's own message, or why the
+    /// worker could not be used).
+    #[error("{message}")]
+    Worker {
+        /// What happened.
+        message: String,
+    },
     /// The render ran past its deadline.
     #[error("the render took longer than the deadline of {seconds} s; its image is abandoned")]
     Deadline {

@@ -327,7 +327,25 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         },
         None => None,
     };
+    let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads);
+    let workers = match g.workers(&registry, rayon::current_num_threads() / jobs) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
+    };
+    let job = fxchain_host::isolate::Job {
+        chain_name: chain.source.name.clone(),
+        chain_text: chain.source.text.clone(),
+        sets: args.sets.clone(),
+        quality: args.quality.clone(),
+        band_rows: g.band_rows,
+        fuse: true,
+        size: None,
+    };
     let options = BatchOptions {
+        isolate: workers.map(|w| (w, job)),
         format,
         overwrite: args.overwrite,
         resume: args.resume,
@@ -358,7 +376,6 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             }
         }
     };
-    let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads);
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
         Ok(p) => p,
         Err(e) => {

@@ -8,6 +8,7 @@ mod plugins;
 mod report;
 mod run;
 mod watch;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -121,6 +122,11 @@ pub struct Global {
     /// Fail a render (one image of a batch) that takes longer than this many seconds.
     #[arg(long, global = true, env = "FXCHAIN_DEADLINE", value_name = "SECONDS", value_parser = parse_deadline)]
     deadline: Option<std::time::Duration>,
+    /// Run plugins in worker processes (`run`, `batch`): a plugin that aborts, overflows its
+    /// stack, runs out of memory, writes out of bounds or calls exit fails one image, not the
+    /// process. Frames pass through shared memory.
+    #[arg(long, global = true, env = "FXCHAIN_ISOLATE")]
+    isolate: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +145,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Render a chain, then again on every plugin rebuild, chain edit or input change.
     Watch(watch::WatchArgs),
+    /// Worker process of --isolate (started by fxchain itself).
+    #[command(name = "__worker", hide = true)]
+    Worker(worker::WorkerArgs),
 }
 
 impl Global {
@@ -156,6 +165,30 @@ impl Global {
     /// The render deadline, if set.
     pub fn deadline(&self) -> Option<std::time::Duration> {
         self.deadline
+    }
+
+    /// The worker pool for `--isolate`, when it is set: workers get this command's plugin folders
+    /// and `threads` threads each.
+    pub fn workers(
+        &self,
+        registry: &std::sync::Arc<Registry>,
+        threads: usize,
+    ) -> Result<Option<std::sync::Arc<fxchain_host::isolate::WorkerPool>>, String> {
+        if !self.isolate {
+            return Ok(None);
+        }
+        let exe = std::env::current_exe().map_err(|e| format!("--isolate: cannot find this executable: {e}"))?;
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for d in &self.plugin_dirs {
+            args.push("--plugin-dir".into());
+            args.push(d.clone().into_os_string());
+        }
+        if self.no_default_plugins {
+            args.push("--no-default-plugins".into());
+        }
+        args.extend(["-q".into(), "--threads".into(), threads.max(1).to_string().into()]);
+        args.extend(["--pool-mb".into(), self.pool_mb.to_string().into()]);
+        Ok(Some(std::sync::Arc::new(fxchain_host::isolate::WorkerPool::new(exe, args, registry.clone()))))
     }
 
     /// Loads the registry and reports libraries that failed, as warnings.
@@ -311,6 +344,7 @@ pub fn main() -> i32 {
         Command::Batch(args) => batch::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Worker(args) => worker::run(&cli.global, args),
     };
     if let Some((guard, path, errors)) = guard {
         // Dropping the guard writes the rest of the trace and waits for its thread.

@@ -24,6 +24,8 @@ static RENDERING: AtomicUsize = AtomicUsize::new(0);
 static OWN_EXIT: AtomicBool = AtomicBool::new(false);
 /// Spans entered right now: span id → "image a.png" / "step #2 (blur.box)".
 static ACTIVE: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
+/// Set in a worker process: every step entered is reported on stderr for the host.
+static MARK_STEPS: AtomicBool = AtomicBool::new(false);
 /// Effect id → "name version (path)" of the library that exports it.
 static LIBRARIES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
 
@@ -48,6 +50,12 @@ impl Drop for Rendering {
 pub fn exit_now(code: i32) -> ! {
     OWN_EXIT.store(true, Ordering::SeqCst);
     std::process::exit(code)
+}
+
+/// Reports every step entered on stderr, as a line starting with
+/// [`fxchain_host::isolate::STEP_MARK`] (worker mode).
+pub fn mark_steps() {
+    MARK_STEPS.store(true, Ordering::SeqCst);
 }
 
 /// Remembers which library exports each effect, for the message.
@@ -157,6 +165,9 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Active {
     }
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if let Some(d) = ctx.span(id).and_then(|s| s.extensions().get::<Description>().map(|d| d.0.clone())) {
+            if MARK_STEPS.load(Ordering::Relaxed) && d.starts_with("step ") {
+                sys::write_stderr(format!("{}{d}\n", fxchain_host::isolate::STEP_MARK).as_bytes());
+            }
             ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).insert(id.into_u64(), d);
         }
     }

@@ -197,8 +197,30 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         fxchain_host::io::clean_stale_temps(dir);
     }
     let registry = Arc::new(registry);
+    let workers = match g.workers(&registry, rayon::current_num_threads()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
+    };
     let rendering = super::plugin_exit::Rendering::begin();
-    let result = fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options);
+    let result = match &workers {
+        None => fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options),
+        Some(pool) => {
+            let job = fxchain_host::isolate::Job {
+                chain_name: chain.source.name.clone(),
+                chain_text: chain.source.text.clone(),
+                sets: args.sets.clone(),
+                quality: args.quality.clone(),
+                band_rows: g.band_rows,
+                fuse: !args.no_fuse,
+                size: chain.size.map(|s| (s.width, s.height)),
+            };
+            pool.render(&job, &frames, options.deadline)
+                .map(|outputs| fxchain_host::RenderResult { outputs, steps: Vec::new() })
+        }
+    };
     drop(rendering);
     let result = match result {
         Ok(r) => r,

@@ -609,3 +609,89 @@ fn the_set_and_image_fuzz_corpora_replay_with_the_expected_outcomes() {
         assert!(matches!(decode(name), Err(fxchain_host::ImageError::Decode { .. })), "{name}");
     }
 }
+
+// ---- isolation ----
+
+#[cfg(target_os = "linux")]
+#[test]
+fn with_isolate_a_crashing_plugin_fails_only_its_image() {
+    let lib = fixture("crashing");
+    let dir = dir_with(&[
+        &lib,
+        &plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)),
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    for i in 0..10 {
+        let w = if i == 6 { 64 } else { 8 };
+        image::RgbaImage::from_pixel(w, 8, image::Rgba([i as u8 * 10, 20, 30, 255]))
+            .save(d.join(format!("in/{i}.png")))
+            .unwrap();
+    }
+    let has_prlimit = Command::new("prlimit").arg("--version").output().is_ok_and(|o| o.status.success());
+    for (how, what) in [
+        (1, "SIGABRT"),
+        (2, "overflowed its stack"),
+        (3, "memory allocation"),
+        (4, "SIGSEGV"),
+        (5, "the plugin called exit"),
+    ] {
+        if how == 3 && !has_prlimit {
+            println!("skipped the 20 GB allocation: prlimit is not available to set an address-space limit");
+            continue;
+        }
+        std::fs::write(
+            d.join("x.ron"),
+            format!(r#"(steps: [(effect: "color.invert"), (effect: "fixture.crash", params: {{"how": {how}, "min_width": 32}})])"#),
+        )
+        .unwrap();
+        let out = format!("out{how}");
+        let report = format!("r{how}.jsonl");
+        let args = [
+            "--isolate",
+            "batch",
+            "x.ron",
+            "--input-dir",
+            "in",
+            "--output-dir",
+            &out,
+            "--jobs",
+            "2",
+            "--report",
+            &report,
+        ];
+        // A 4 GiB address-space limit: the 20 GB allocation fails in the worker instead of
+        // reaching the machine's memory.
+        let mut c = Command::new("prlimit");
+        if has_prlimit {
+            c.arg(format!("--as={}", 4u64 << 30)).arg("--").arg(env!("CARGO_BIN_EXE_fxchain"));
+        } else {
+            c = Command::new(env!("CARGO_BIN_EXE_fxchain"));
+        }
+        c.args(["--no-default-plugins", "--plugin-dir", dir.path().to_str().unwrap()])
+            .args(args)
+            .current_dir(d)
+            .env("XDG_CACHE_HOME", d.join(".cache"));
+        let o = run_for(c, Duration::from_secs(120));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "how {how}: {err}");
+        assert!(err.contains("9 ok, 1 failed"), "how {how}: {err}");
+        let log = std::fs::read_to_string(d.join(&report)).unwrap();
+        let failed: Vec<&str> = log.lines().filter(|l| l.contains("\"failed\"")).collect();
+        assert_eq!(failed.len(), 1, "{log}");
+        assert!(
+            failed[0].contains("in/6.png")
+                && failed[0].contains("fixture.crash")
+                && failed[0].contains("fxchain-fixture-crashing 0.1.0"),
+            "how {how}: {}",
+            failed[0]
+        );
+        assert!(failed[0].contains(what), "how {how}: want {what:?} in {}", failed[0]);
+        // The other nine are rendered (inverted) and complete.
+        for i in (0..10).filter(|&i| i != 6) {
+            let (_, _, px) = read_png(&d.join(&out).join(format!("{i}.png")));
+            assert_eq!(px[..4], [255 - i as u8 * 10, 235, 225, 255], "how {how}, image {i}");
+        }
+    }
+}
