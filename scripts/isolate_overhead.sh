@@ -2,7 +2,7 @@
 # Overhead of --isolate: the same batch (N images of SIZE², benches/chains/basic_chain.ron) in
 # process and isolated, best of RUNS wall times each, reported as a ratio. Uses the release build
 # (`cargo build --release --workspace` first). Decode and encode are part of both runs, so the
-# ratio is the overhead a batch user sees; `render_only` subtracts a run of an identity chain.
+# ratio is the overhead a batch user sees (worker start-up included, once per --jobs worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${N:-16}" SIZE="${SIZE:-1024}" RUNS="${RUNS:-3}"
@@ -22,7 +22,6 @@ for i in range(n):
     png += chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
     open(os.path.join(out, f"{i:03}.png"), "wb").write(png)
 PY
-printf '(steps: [(effect: "color.brightness", params: {"amount": 1.0})])\n' > "$work/identity.ron"
 best() { # chain, extra flags...
   local chain="$1"; shift
   local b=""
@@ -38,11 +37,9 @@ best() { # chain, extra flags...
 }
 inproc=$(best benches/chains/basic_chain.ron)
 isolated=$(best benches/chains/basic_chain.ron --isolate)
-base=$(best "$work/identity.ron")
-python3 - "$inproc" "$isolated" "$base" "$N" "$SIZE" <<'PY'
+python3 - "$inproc" "$isolated" "$N" "$SIZE" <<'PY'
 import sys
-a, b, base, n, size = map(float, sys.argv[1:])
+a, b, n, size = map(float, sys.argv[1:])
 print(f"batch of {int(n)} images {int(size)}², basic_chain.ron: in-process {a:.2f} s, --isolate {b:.2f} s, "
       f"ratio {b / a:.3f} (overhead {100 * (b / a - 1):.1f} %)")
-print(f"render only (minus decode/encode of an identity batch, {base:.2f} s): overhead {100 * (b - a) / max(a - base, 1e-9):.1f} %")
 PY

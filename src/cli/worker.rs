@@ -23,6 +23,9 @@ pub struct WorkerArgs {
 /// Serves requests on stdin/stdout until the host closes stdin.
 pub fn run(g: &Global, args: WorkerArgs) -> i32 {
     plugin_exit::mark_steps();
+    // Ctrl-C in a terminal reaches the whole process group: the host decides when to stop (it
+    // lets the images in flight finish, then closes the worker's input).
+    let _ = ctrlc::set_handler(|| {});
     let registry = g.registry();
     let render = |job: &Job, inputs: HashMap<String, Arc<Frame>>| -> Result<Vec<Arc<Frame>>, String> {
         let overrides = job.sets.iter().map(|s| s.parse()).collect::<Result<Vec<Override>, String>>()?;
