@@ -117,6 +117,13 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Generators render at the chain's size: it obeys the same limits as an input image.
+    if let Some(s) = chain.size {
+        if let Err(e) = g.limits().check(s.width, s.height) {
+            eprintln!("error: {}: the chain's size: {e}", args.chain.display());
+            return exit::USAGE;
+        }
+    }
     let outputs = match output_paths(&args.outputs, &chain) {
         Ok(o) => o,
         Err(e) => {

@@ -239,6 +239,16 @@ fn worker_counts_and_sizes_have_upper_bounds() {
     assert!(stderr(&o).contains("100000x100000 exceeds the size limit"), "{}", stderr(&o));
     let o = run_for(cmd(&["chain", "explain", "c.ron", "--size", "20000x10"], d), Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // A generator chain's size obeys the limits too.
+    std::fs::write(d.join("g.ron"), r#"(size: (4000, 4000), steps: [(effect: "generate.solid")])"#).unwrap();
+    let o = run_for(cmd(&["--max-pixels", "1000000", "run", "g.ron", "-o", "g.png"], d), Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the chain's size: 4000x4000 is 16000000 pixels, more than the limit of 1000000"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("g.png").exists());
 }
 
 fn crc32(data: &[u8]) -> u32 {
