@@ -44,6 +44,9 @@ pub struct Job {
     pub fuse: bool,
     /// Size for generators, replacing the chain's (`run --preview`).
     pub size: Option<(u32, u32)>,
+    /// Steps (0-based) to disable: `batch --on-error bypass`.
+    #[serde(default)]
+    pub bypass: Vec<usize>,
 }
 
 /// A frame's place in the shared-memory file.
@@ -79,8 +82,21 @@ pub struct Request {
 pub enum Reply {
     /// The output frames, in the shared file.
     Ok(Vec<Slot>),
-    /// The render failed without killing the worker (a plugin error or panic, a bad chain).
+    /// The render failed without killing the worker (a bad chain, frames that cannot be read).
     Failed(String),
+    /// A plugin returned an error or panicked; the worker lives on.
+    Plugin {
+        /// Step label.
+        step: String,
+        /// Effect id.
+        effect: String,
+        /// Library name and path.
+        library: String,
+        /// What it said.
+        message: String,
+        /// Whether it panicked.
+        panicked: bool,
+    },
 }
 
 fn format_of(float: bool) -> PixelFormat {
@@ -134,7 +150,7 @@ fn write_frames<'a>(
 }
 
 /// How a worker renders a job on its input frames (supplied by the CLI).
-pub type RenderFn<'a> = &'a dyn Fn(&Job, HashMap<String, Arc<Frame>>) -> Result<Vec<Arc<Frame>>, String>;
+pub type RenderFn<'a> = &'a dyn Fn(&Job, HashMap<String, Arc<Frame>>) -> Result<Vec<Arc<Frame>>, RunError>;
 
 /// The worker side: answers requests from `input` on `output` until `input` ends. `render`
 /// validates and renders a job (the CLI supplies it, so it renders exactly as in-process).
@@ -150,7 +166,10 @@ pub fn serve(shm_path: &Path, input: impl Read, mut output: impl Write, render: 
                 match inputs {
                     Err(e) => Reply::Failed(format!("cannot read the input frames: {e}")),
                     Ok(inputs) => match render(&req.job, inputs) {
-                        Err(e) => Reply::Failed(e),
+                        Err(RunError::Plugin { step, effect, library, message, panicked }) => {
+                            Reply::Plugin { step, effect, library, message, panicked }
+                        }
+                        Err(e) => Reply::Failed(e.to_string()),
                         Ok(outs) => {
                             match write_frames(&shm, outs.iter().enumerate().map(|(i, f)| (i.to_string(), &**f))) {
                                 Ok(slots) => Reply::Ok(slots),
@@ -271,6 +290,9 @@ impl WorkerPool {
                 let reply: Reply = serde_json::from_str(&text).map_err(|e| failed(format!("bad reply: {e}")))?;
                 let result = match reply {
                     Reply::Failed(message) => Err(RunError::Worker { message }),
+                    Reply::Plugin { step, effect, library, message, panicked } => {
+                        Err(RunError::Plugin { step, effect, library, message, panicked })
+                    }
                     Reply::Ok(slots) => slots
                         .iter()
                         .map(|s| read_frame(worker.shm.as_file(), s).map(Arc::new))

@@ -53,6 +53,11 @@ pub struct BatchArgs {
     /// Stop after N failed images.
     #[arg(long, value_name = "N")]
     max_failures: Option<usize>,
+    /// What to do about a plugin that keeps failing: fail (every image it fails fails; the
+    /// default), skip (skip the remaining images) or bypass (render them without the failing
+    /// step), after N failed images (default 1): `bypass:3`.
+    #[arg(long, value_name = "ACTION[:N]", default_value = "fail")]
+    on_error: batch::ErrorPolicy,
     /// Write one JSON record per image to FILE.
     #[arg(long, value_name = "FILE.jsonl")]
     report: Option<PathBuf>,
@@ -343,9 +348,11 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         band_rows: g.band_rows,
         fuse: true,
         size: None,
+        bypass: Vec::new(),
     };
     let options = BatchOptions {
         isolate: workers.map(|w| (w, job)),
+        on_error: args.on_error,
         format,
         overwrite: args.overwrite,
         resume: args.resume,

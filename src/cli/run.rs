@@ -223,6 +223,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
                 band_rows: g.band_rows,
                 fuse: !args.no_fuse,
                 size: chain.size.map(|s| (s.width, s.height)),
+                bypass: Vec::new(),
             };
             pool.render(&job, &frames, options.deadline)
                 .map(|outputs| fxchain_host::RenderResult { outputs, steps: Vec::new() })

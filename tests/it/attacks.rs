@@ -705,3 +705,62 @@ fn with_isolate_a_crashing_plugin_fails_only_its_image() {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plugin_that_keeps_failing_is_skipped_or_bypassed_after_n_images() {
+    let crashing = fixture("crashing");
+    let panicking = fixture("panicking");
+    let color =
+        plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let dir = dir_with(&[&crashing, &panicking, &color]);
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    for i in 0..10 {
+        let w = if (6..9).contains(&i) { 64 } else { 8 };
+        image::RgbaImage::from_pixel(w, 8, image::Rgba([i as u8 * 10, 20, 30, 255]))
+            .save(d.join(format!("in/{i}.png")))
+            .unwrap();
+    }
+    std::fs::write(
+        d.join("x.ron"),
+        r#"(steps: [(effect: "color.invert"), (effect: "fixture.crash", params: {"how": 1, "min_width": 32})])"#,
+    )
+    .unwrap();
+    let batch = |out: &str, policy: &str, isolate: bool| {
+        let mut args = vec!["batch", "x.ron", "--input-dir", "in", "--output-dir", out, "--jobs", "1"];
+        args.extend(["--on-error", policy, "--report"]);
+        let report = format!("{out}.jsonl");
+        args.push(&report);
+        if isolate {
+            args.insert(0, "--isolate");
+        }
+        let o = fxchain(&args, &[dir.path()], d);
+        (o, std::fs::read_to_string(d.join(&report)).unwrap())
+    };
+    // Isolated: the first crash trips the policy.
+    let (o, report) = batch("bypassed", "bypass:1", true);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("9 ok, 1 failed, 0 skipped"), "{}", stderr(&o));
+    let bypassed: Vec<&str> =
+        report.lines().filter(|l| l.contains("step #2 bypassed: plugin fxchain-fixture-crashing")).collect();
+    // Every image after the first failure, narrow ones too: the policy is about the plugin.
+    assert_eq!(bypassed.len(), 3, "{report}");
+    // A bypassed image has every other step: inverted, not crashed.
+    assert_eq!(read_png(&d.join("bypassed/8.png")).2[..4], [255 - 80, 235, 225, 255]);
+    let (o, report) = batch("skipped", "skip:1", true);
+    assert!(stderr(&o).contains("6 ok, 1 failed, 3 skipped"), "{}\n{report}", stderr(&o));
+    assert_eq!(report.matches("(--on-error skip)").count(), 3, "{report}");
+    // In-process, with a plugin that panics on every image, after two failures.
+    std::fs::write(
+        d.join("x.ron"),
+        r#"(steps: [(effect: "color.invert"), (effect: "fixture.panic_render", params: {"row": 0})])"#,
+    )
+    .unwrap();
+    let (o, report) = batch("panics", "bypass:2", false);
+    assert!(stderr(&o).contains("8 ok, 2 failed, 0 skipped"), "{}\n{report}", stderr(&o));
+    assert_eq!(read_png(&d.join("panics/9.png")).2[..4], [255 - 90, 235, 225, 255]);
+    // Bypassed images are not recorded as done.
+    assert_eq!(std::fs::read_to_string(d.join("panics/.fxchain-done")).unwrap_or_default().lines().count(), 0);
+}
