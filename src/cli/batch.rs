@@ -333,7 +333,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         None => None,
     };
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads);
-    let workers = match g.workers(&registry, rayon::current_num_threads() / jobs) {
+    let workers = match g.workers(&registry, &chain, rayon::current_num_threads() / jobs) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");

@@ -124,9 +124,20 @@ pub struct Global {
     deadline: Option<std::time::Duration>,
     /// Run plugins in worker processes (`run`, `batch`): a plugin that aborts, overflows its
     /// stack, runs out of memory, writes out of bounds or calls exit fails one image, not the
-    /// process. Frames pass through shared memory.
-    #[arg(long, global = true, env = "FXCHAIN_ISOLATE")]
-    isolate: bool,
+    /// process. Frames pass through shared memory. `--isolate` isolates every chain;
+    /// `--isolate=LIB,...` only chains that use one of these plugin libraries (crate name as in
+    /// `plugins list`, or file name); the others run in-process.
+    #[arg(
+        long,
+        global = true,
+        env = "FXCHAIN_ISOLATE",
+        value_name = "LIBRARIES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "all",
+        value_delimiter = ','
+    )]
+    isolate: Option<Vec<String>>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,10 +183,31 @@ impl Global {
     pub fn workers(
         &self,
         registry: &std::sync::Arc<Registry>,
+        chain: &fxchain_host::Chain,
         threads: usize,
     ) -> Result<Option<std::sync::Arc<fxchain_host::isolate::WorkerPool>>, String> {
-        if !self.isolate {
-            return Ok(None);
+        let Some(names) = &self.isolate else { return Ok(None) };
+        let all = names.iter().any(|n| matches!(n.as_str(), "all" | "1" | "true" | "yes"));
+        if !all {
+            let matches = |lib: &fxchain_host::loader::Library, n: &str| {
+                lib.name == n || lib.path.file_name().is_some_and(|f| f.to_string_lossy() == n)
+            };
+            if !self.quiet {
+                for n in names.iter().filter(|n| !registry.all().any(|e| matches(&e.library, n))) {
+                    eprintln!("warning: --isolate={n}: no loaded plugin library has that name");
+                }
+            }
+            // The libraries a step may run from: its reference effect and every variant.
+            let uses = chain.steps.iter().any(|s| {
+                registry
+                    .effect(&s.effect)
+                    .into_iter()
+                    .chain(registry.variants_of(&s.effect))
+                    .any(|e| names.iter().any(|n| matches(&e.library, n)))
+            });
+            if !uses {
+                return Ok(None);
+            }
         }
         let exe = std::env::current_exe().map_err(|e| format!("--isolate: cannot find this executable: {e}"))?;
         let mut args: Vec<std::ffi::OsString> = Vec::new();

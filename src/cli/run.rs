@@ -204,7 +204,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         fxchain_host::io::clean_stale_temps(dir);
     }
     let registry = Arc::new(registry);
-    let workers = match g.workers(&registry, rayon::current_num_threads()) {
+    let workers = match g.workers(&registry, &chain, rayon::current_num_threads()) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("error: {e}");

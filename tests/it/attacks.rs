@@ -752,6 +752,24 @@ fn a_plugin_that_keeps_failing_is_skipped_or_bypassed_after_n_images() {
     let (o, report) = batch("skipped", "skip:1", true);
     assert!(stderr(&o).contains("6 ok, 1 failed, 3 skipped"), "{}\n{report}", stderr(&o));
     assert_eq!(report.matches("(--on-error skip)").count(), 3, "{report}");
+    // Isolating by library: a chain that uses the named library is isolated; with another
+    // name it runs in-process, where the plugin's exit ends the whole batch (exit code 4).
+    std::fs::write(
+        d.join("x.ron"),
+        r#"(steps: [(effect: "color.invert"), (effect: "fixture.crash", params: {"how": 5, "min_width": 32})])"#,
+    )
+    .unwrap();
+    let args = |isolate: &str, out: &str| {
+        fxchain(&[isolate, "batch", "x.ron", "--input-dir", "in", "--output-dir", out, "--jobs", "1"], &[dir.path()], d)
+    };
+    let o = args("--isolate=fxchain-fixture-crashing", "by-name");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("7 ok, 3 failed"), "{}", stderr(&o));
+    let o = args("--isolate=libfxchain_fixture_crashing.so", "by-file");
+    assert!(stderr(&o).contains("7 ok, 3 failed"), "{}", stderr(&o));
+    let o = args("--isolate=fxchain-other", "other");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--isolate=fxchain-other: no loaded plugin library has that name"), "{}", stderr(&o));
     // In-process, with a plugin that panics on every image, after two failures.
     std::fs::write(
         d.join("x.ron"),
