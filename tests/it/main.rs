@@ -5,6 +5,7 @@ mod attacks;
 mod batch;
 mod chain_errors;
 mod cli;
+mod contract;
 mod effects;
 mod engine;
 mod fixtures;
