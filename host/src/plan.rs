@@ -79,7 +79,7 @@ pub fn sizes(
                     effect: info.id.clone(),
                     library: info.library.name.clone(),
                     panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
-                    message: e.to_string(),
+                    message: crate::error::plugin_message(&e),
                 })?;
                 Some(op.output_size())
             }

@@ -68,3 +68,15 @@ pub fn metrics_table(figures: &[fxchain_host::metrics::EffectFigures]) {
         p.peak_bytes as f64 / (1 << 20) as f64
     );
 }
+
+/// Resident memory of this process in bytes (Linux; `None` elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Formats a byte count in MiB.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}

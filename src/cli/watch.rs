@@ -12,7 +12,7 @@ use fxchain_host::api::PixelFormat;
 use fxchain_host::cache::ResultCache;
 use fxchain_host::chain::{self, Precision};
 use fxchain_host::io::{load_image, save_image, OutputFormat};
-use fxchain_host::reload::{LiveRegistry, ReloadEvent};
+use fxchain_host::reload::{is_content_change, LiveRegistry, ReloadEvent};
 use fxchain_host::{ChainSource, Frame, RegistryOptions, RenderOptions};
 use notify::{RecursiveMode, Watcher};
 
@@ -100,7 +100,10 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
     let file_tx = tx.clone();
     let watched = files.clone();
     let mut file_watch = match notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
-        if let Ok(ev) = r {
+        // Only new content matters: the opens and reads of this process (it reads the chain
+        // and the inputs on every render) and of other readers must not trigger anything.
+        let Ok(ev) = r else { return };
+        if is_content_change(&ev.kind) {
             for p in ev.paths {
                 let p = canonical(&p);
                 if watched.contains(&p) {
@@ -168,11 +171,15 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
             }
             let since =
                 changed_at.map(|t| format!(", {} after the change", report::ms(t.elapsed()))).unwrap_or_default();
+            let g = live.generation_stats();
             eprintln!(
-                "rendered {} in {}{since} ({} library generations loaded)",
+                "rendered {} in {}{since} ({} library generations loaded, {} in use, {} mapped; resident {})",
                 args.output.display(),
                 report::ms(started.elapsed()),
-                live.loaded_generations()
+                g.loaded,
+                g.in_use,
+                report::mib(g.mapped_bytes),
+                report::resident_bytes().map(report::mib).unwrap_or_else(|| "?".into()),
             );
             Ok(())
         })();

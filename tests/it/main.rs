@@ -13,3 +13,4 @@ mod reload;
 mod robust;
 mod support;
 mod template;
+mod watch;
