@@ -156,6 +156,7 @@ pub struct Session {
     cache: Arc<ResultCache>,
     band_rows: Option<u32>,
     state: Mutex<State>,
+    inputs_version: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
@@ -168,7 +169,16 @@ impl Session {
         cache: Arc<ResultCache>,
         band_rows: Option<u32>,
     ) -> Session {
-        Session { live, chain_path, inputs, limits, cache, band_rows, state: Mutex::default() }
+        Session {
+            live,
+            chain_path,
+            inputs,
+            limits,
+            cache,
+            band_rows,
+            state: Mutex::default(),
+            inputs_version: 0.into(),
+        }
     }
 
     /// The chain file.
@@ -189,6 +199,18 @@ impl Session {
     /// Forgets the decoded inputs (a file changed).
     pub fn inputs_changed(&self) {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).frames.clear();
+        self.inputs_version.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What a render of `overrides` depends on besides the preview mode: the chain text, the
+    /// overrides, the library generations and the inputs. Equal fingerprints render equal images.
+    pub fn fingerprint(&self, overrides: &[Override]) -> String {
+        let text = std::fs::read_to_string(&self.chain_path).unwrap_or_default();
+        let generations: Vec<u64> = self.live.snapshot().libraries().iter().map(|l| l.generation).collect();
+        let inputs = self.inputs_version.load(std::sync::atomic::Ordering::Relaxed);
+        let overrides: Vec<String> = overrides.iter().map(|o| format!("{}.{}={}", o.step, o.param, o.value)).collect();
+        let digest = blake3::hash(format!("{text}\0{overrides:?}\0{generations:?}\0{inputs}").as_bytes());
+        digest.to_hex().to_string()
     }
 
     /// Reads and validates the chain file with `overrides`, against the current registry.

@@ -6,6 +6,7 @@ mod chain_cmd;
 mod plugins;
 mod report;
 mod run;
+mod serve;
 mod watch;
 
 use std::path::PathBuf;
