@@ -36,8 +36,9 @@ export async function waitFor(what, check, timeout = 30000) {
   }
 }
 
-/// Builds the hot-reload fixture plugin painting `color` (a copy of tests/fixtures/reload).
-export function buildFixture(variant, color) {
+/// Builds the hot-reload fixture plugin painting `color` (a copy of tests/fixtures/reload) with
+/// cargo's `profile` (dev or release).
+export function buildFixture(variant, color, profile = "dev") {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `fxchain-browser-${variant}-`));
   const src = path.join(root, "tests/fixtures/reload");
   const dst = path.join(work, "crate");
@@ -55,12 +56,12 @@ export function buildFixture(variant, color) {
     fs.readFileSync(lib, "utf8").replace("[10, 20, 30, 255]; // VERSION", `[${color.join(", ")}]; // VERSION`),
   );
   const target = path.join(root, "target/browser-fixtures");
-  execFileSync("cargo", ["build", "--offline", "--target-dir", target, "--manifest-path", manifest], {
+  execFileSync("cargo", ["build", "--offline", "--profile", profile, "--target-dir", target, "--manifest-path", manifest], {
     cwd: dst,
     stdio: ["ignore", "ignore", "inherit"],
   });
   const out = path.join(work, "libfxchain_fixture_reload.so");
-  fs.copyFileSync(path.join(target, "debug/libfxchain_fixture_reload.so"), out);
+  fs.copyFileSync(path.join(target, profile === "dev" ? "debug" : profile, "libfxchain_fixture_reload.so"), out);
   return out;
 }
 

@@ -20,13 +20,15 @@ struct Watch {
 }
 
 impl Watch {
-    fn start(dir: &Path, plugins: &Path) -> Watch {
+    /// `fxchain watch` on `plugins`, with the preview page (on a free port) when `serve`.
+    fn start(dir: &Path, plugins: &Path, serve: bool) -> Watch {
         std::fs::write(dir.join("chain.ron"), CHAIN).unwrap();
         let log = dir.join("watch.log");
         let child = Command::new(env!("CARGO_BIN_EXE_fxchain"))
             .args(["--no-default-plugins", "--plugin-dir", plugin_dir().to_str().unwrap(), "--plugin-dir"])
             .arg(plugins)
             .args(["watch", "chain.ron", "-o", "out.png"])
+            .args(if serve { &["--serve", "127.0.0.1:0"][..] } else { &[] })
             .current_dir(dir)
             .env_remove("FXCHAIN_PLUGIN_PATH")
             .env("XDG_CACHE_HOME", dir.join(".cache"))
@@ -68,20 +70,21 @@ impl Drop for Watch {
 }
 
 #[test]
-fn an_idle_watch_does_nothing_while_other_processes_use_the_plugin_folder() {
+fn an_idle_watch_with_its_page_does_nothing_while_other_processes_use_the_plugin_folder() {
     let v1 = build("v1");
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     let plugins = d.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     install(&v1, &plugins);
-    let w = Watch::start(d, &plugins);
+    let w = Watch::start(d, &plugins, true);
     let out = d.join("out.png");
     wait_for("the first render", Duration::from_secs(30), || pixel(&out) == Some(V1));
     // Let the first render's own file events pass.
     std::thread::sleep(Duration::from_millis(500));
     let (renders, copies, log) = (w.renders(), w.shadow_copies(), w.logged());
     assert_eq!(renders, 1, "{log}");
+    assert!(log.contains("preview page: http://127.0.0.1:"), "{log}");
     assert!(!copies.is_empty(), "the watch has its shadow copies in its cache folder");
     // Other processes load every library of the folder and render, for a few seconds.
     let other = d.join("other");
@@ -122,7 +125,7 @@ fn a_half_written_library_is_refused_with_a_message_at_startup_and_during_watch(
     let plugins = d.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     let lib = install(&v1, &plugins);
-    let mut w = Watch::start(d, &plugins);
+    let mut w = Watch::start(d, &plugins, false);
     let out = d.join("out.png");
     let timeout = Duration::from_secs(30);
     wait_for("the first render", timeout, || pixel(&out) == Some(V1));

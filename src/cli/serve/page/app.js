@@ -33,15 +33,6 @@ function fmtMs(ms) {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
 }
 
-function niceStep(min, max, kind) {
-  if (kind === "int") return 1;
-  const span = max - min;
-  if (!(span > 0)) return 0.01;
-  const raw = span / 200;
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
-}
-
 // Sends parameter changes one at a time; a change made while one is in flight replaces any
 // change still waiting, so dragging a slider never queues up stale values.
 const pending = new Map();
@@ -77,11 +68,16 @@ function control(step, p) {
     input.type = bounded ? "range" : "number";
     if (p.min != null) input.min = p.min;
     if (p.max != null) input.max = p.max;
-    input.step = bounded ? niceStep(p.min, p.max, p.kind) : p.kind === "int" ? 1 : "any";
+    // Floats move freely (a step would snap the chain's value to the slider's grid).
+    input.step = p.kind === "int" ? 1 : "any";
     input.value = p.value;
     const val = document.createElement("span");
     val.className = "val";
-    const show = () => (val.textContent = `${input.value}${p.unit ? " " + p.unit : ""}`);
+    const show = () => {
+      const v = Number(input.value);
+      const text = p.kind === "int" ? String(v) : String(Number(v.toFixed(v >= 100 ? 1 : 3)));
+      val.textContent = `${text}${p.unit ? " " + p.unit : ""}`;
+    };
     show();
     input.addEventListener("input", () => {
       show();
