@@ -305,3 +305,34 @@ impl Session {
         Ok(Rendered { image, chain, registry, steps, took, mode: request.mode })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_sizes_shrink_and_never_grow() {
+        assert_eq!(fit_size(Size::new(1024, 512), 300), Size::new(300, 150));
+        assert_eq!(fit_size(Size::new(400, 1000), 500), Size::new(200, 500));
+        assert_eq!(fit_size(Size::new(160, 120), 300), Size::new(160, 120));
+        assert_eq!(fit_size(Size::new(5000, 1), 300), Size::new(300, 1));
+    }
+
+    #[test]
+    fn modes_have_a_size_a_quality_and_a_name() {
+        let table: Vec<_> = PreviewMode::ALL.iter().map(|m| (m.name(), m.max_dimension(), m.quality())).collect();
+        assert_eq!(
+            table,
+            [
+                ("fast", Some(300), Some(Tier::FAST)),
+                ("balanced", Some(500), Some(Tier::BALANCED)),
+                ("full", None, None)
+            ]
+        );
+        for m in PreviewMode::ALL {
+            assert_eq!(PreviewMode::from_name(m.name()), Some(m));
+        }
+        assert_eq!(PreviewMode::from_name("Fast"), Some(PreviewMode::Fast));
+        assert_eq!(PreviewMode::from_name("quick"), None);
+    }
+}

@@ -32,7 +32,7 @@ export async function waitFor(what, check, timeout = 30000) {
     const v = await check();
     if (v) return v;
     if (Date.now() - start > timeout) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
+    await sleep(2);
   }
 }
 

@@ -64,6 +64,9 @@ struct Control {
     refine: bool,
     /// Bumped by every change; the render thread renders the newest only.
     request: u64,
+    /// A change made on the page is waiting: render it in the page's mode first. Changes of
+    /// files and plugins render at full size directly (the output file is written sooner).
+    quick: bool,
     changed_at: Option<Instant>,
 }
 
@@ -122,6 +125,7 @@ pub fn start(addr: &str, session: Arc<Session>, output: Option<PathBuf>) -> Resu
             mode: PreviewMode::Fast,
             refine: true,
             request: 0,
+            quick: false,
             changed_at: None,
         }),
         wake: Condvar::new(),
@@ -164,7 +168,7 @@ pub fn start(addr: &str, session: Arc<Session>, output: Option<PathBuf>) -> Resu
 impl Server {
     /// Asks for a render of the current state (a file or plugin changed at `changed_at`).
     pub fn request_render(&self, changed_at: Option<Instant>) {
-        self.shared.request(changed_at.or(Some(Instant::now())));
+        self.shared.request(changed_at.or(Some(Instant::now())), false);
     }
 
     /// Tells the page about a reload event.
@@ -190,18 +194,24 @@ impl Shared {
         let _ = self.events.send((event, data.to_string()));
     }
 
-    fn request(&self, changed_at: Option<Instant>) {
+    fn request(&self, changed_at: Option<Instant>, quick: bool) {
         let mut c = self.control.lock().unwrap_or_else(|e| e.into_inner());
         c.request += 1;
+        c.quick |= quick;
         if c.changed_at.is_none() {
             c.changed_at = changed_at;
         }
         self.wake.notify_all();
     }
 
-    fn current_request(&self) -> (u64, RenderRequest, bool, Option<Instant>) {
-        let c = self.control.lock().unwrap_or_else(|e| e.into_inner());
-        (c.request, RenderRequest { overrides: c.overrides(), mode: c.mode, step: None }, c.refine, c.changed_at)
+    /// The newest request, taken: its id, what to render, whether to refine, when it changed.
+    fn take_request(&self) -> (u64, RenderRequest, bool, Option<Instant>) {
+        let mut c = self.control.lock().unwrap_or_else(|e| e.into_inner());
+        let mode = if c.quick { c.mode } else { PreviewMode::Full };
+        let taken = (c.request, RenderRequest { overrides: c.overrides(), mode, step: None }, c.refine, c.changed_at);
+        c.quick = false;
+        c.changed_at = None;
+        taken
     }
 
     fn newer_than(&self, request: u64) -> bool {
@@ -210,7 +220,8 @@ impl Shared {
 }
 
 /// Renders the newest request, then (for a quick mode) the full render, unless a newer change
-/// arrived meanwhile: changes that come faster than renders are coalesced.
+/// arrived meanwhile: changes that come faster than renders are coalesced. Only changes made on
+/// the page get the quick preview first.
 fn render_loop(shared: &Shared) {
     let mut done = 0u64;
     // What the last full render shown depended on: a change that leads back to it (a save
@@ -223,8 +234,7 @@ fn render_loop(shared: &Shared) {
                 c = shared.wake.wait(c).unwrap_or_else(|e| e.into_inner());
             }
         }
-        let (id, request, refine, changed_at) = shared.current_request();
-        shared.control.lock().unwrap_or_else(|e| e.into_inner()).changed_at = None;
+        let (id, request, refine, changed_at) = shared.take_request();
         done = id;
         let fingerprint = shared.session.fingerprint(&request.overrides);
         if shown.as_ref() == Some(&fingerprint) {
@@ -253,15 +263,25 @@ fn render_loop(shared: &Shared) {
 fn render_once(shared: &Shared, request: &RenderRequest, changed_at: Option<Instant>) -> bool {
     match shared.session.render(request) {
         Ok(r) => {
-            if r.mode == PreviewMode::Full {
-                if let Some(out) = &shared.output {
-                    if let Err(e) = write_output(&r, out) {
-                        eprintln!("error: {e}");
-                    }
+            // The output file and the page's image are encoded side by side.
+            std::thread::scope(|scope| {
+                if r.mode == PreviewMode::Full {
+                    scope.spawn(|| {
+                        if let Some(out) = &shared.output {
+                            if let Err(e) = write_output(&r, out) {
+                                eprintln!("error: {e}");
+                            }
+                        }
+                        print_render(
+                            &r,
+                            shared.output.as_deref(),
+                            changed_at.map(|t| t.elapsed()),
+                            shared.session.live(),
+                        );
+                    });
                 }
-                print_render(&r, shared.output.as_deref(), changed_at.map(|t| t.elapsed()), shared.session.live());
-            }
-            publish(shared, &r, request, changed_at);
+                publish(shared, &r, request, changed_at);
+            });
             true
         }
         Err(e) => {
@@ -564,13 +584,13 @@ async fn set_param(State(s): State<Arc<Shared>>, Json(b): Json<ParamBody>) -> Re
         Err(e) => return bad(format!("{}: {e}", b.param)),
     };
     s.control.lock().unwrap_or_else(|e| e.into_inner()).overrides.insert((b.step, b.param), lit);
-    s.request(Some(Instant::now()));
+    s.request(Some(Instant::now()), true);
     ok()
 }
 
 async fn reset(State(s): State<Arc<Shared>>) -> Response {
     s.control.lock().unwrap_or_else(|e| e.into_inner()).overrides.clear();
-    s.request(Some(Instant::now()));
+    s.request(Some(Instant::now()), true);
     s.send("state", json!({}));
     ok()
 }
@@ -590,7 +610,7 @@ async fn set_mode(State(s): State<Arc<Shared>>, Json(b): Json<ModeBody>) -> Resp
             c.refine = r;
         }
     }
-    s.request(Some(Instant::now()));
+    s.request(Some(Instant::now()), true);
     ok()
 }
 

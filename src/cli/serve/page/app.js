@@ -170,8 +170,10 @@ function renderSteps() {
   });
 }
 
+let loads = 0;
 function imageUrl() {
-  const q = `seq=${state.seq}`;
+  // A URL of its own per load: the browser's image memory cache must never answer.
+  const q = `seq=${state.seq}&n=${++loads}`;
   return state.view == null ? `/api/image?${q}` : `/api/step/${state.view}/image?${q}`;
 }
 
@@ -181,8 +183,12 @@ function showImage() {
   const mode = state.render ? state.render.mode : "";
   const view = state.view;
   const next = new Image();
-  next.onload = () => {
+  next.onload = async () => {
+    // Images arrive in any order: never go back to an older one.
+    if (view !== state.view || seq < state.seq) return;
     img.src = next.src;
+    await img.decode().catch(() => {});
+    if (img.src !== next.src) return;
     fit();
     img.dataset.seq = seq;
     img.dataset.mode = mode;
@@ -214,6 +220,7 @@ function showStep(index) {
 }
 
 function showRender(r) {
+  if (r.seq < state.seq) return;
   state.render = r;
   state.seq = r.seq;
   $("error").hidden = true;
@@ -294,7 +301,7 @@ async function loadState() {
   $("refine").checked = s.refine;
   renderModes(s.modes);
   renderSteps();
-  if (s.render && s.render.seq && s.render.seq !== state.seq) showRender(s.render);
+  if (s.render && s.render.seq && s.render.seq > state.seq) showRender(s.render);
   if (s.error) showFailure(s.error, true);
 }
 
