@@ -14,6 +14,7 @@ use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::chain::Step;
+use crate::contract;
 use crate::error::LoadError;
 use crate::exec::render_step;
 use crate::loader::{self, EffectInfo, Library};
@@ -263,15 +264,9 @@ impl LiveRegistry {
         let (library, effects) = match loaded {
             Ok(x) => x,
             Err(e) => {
-                let reason = match &e {
-                    LoadError::IncompatibleAbi { reason, .. } => format!(
-                        "incompatible plugin ABI ({reason}); rebuild the plugin against this host's \
-                         fxchain-plugin-api {}: the rebuilt library is picked up as soon as it is written",
-                        fxchain_plugin_api::abi::ABI_VERSION
-                    ),
-                    other => other.to_string(),
-                };
-                return self.reject(path, &hash, reason);
+                // The loader's message says what to do (for an ABI mismatch: rebuild; the rebuilt
+                // library is picked up without a restart).
+                return self.reject(path, &hash, e.to_string());
             }
         };
         self.generations.fetch_add(1, Ordering::Relaxed);
@@ -279,7 +274,11 @@ impl LiveRegistry {
         if let Err(reason) = self.check(&current, old.as_ref(), &library, &effects) {
             return self.reject(path, &hash, reason);
         }
+        let ids: Vec<String> = effects.iter().map(|e| e.id.clone()).collect();
         let next = current.with_library(&path, library.clone(), effects);
+        if let Err(reason) = run_declared_cases(&next, &ids) {
+            return self.reject(path, &hash, reason);
+        }
         if let Some(accept) = self.acceptor.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if let Err(reason) = accept(&next) {
                 return self.reject(path, &hash, reason);
@@ -371,6 +370,18 @@ impl LiveRegistry {
             .expect("spawn the reload thread");
         Ok(watcher)
     }
+}
+
+/// Runs the declared test cases of effects `ids` in `registry` (the candidate snapshot, so a
+/// PSNR case compares against the effect it names as it would then be loaded).
+fn run_declared_cases(registry: &Registry, ids: &[String]) -> Result<(), String> {
+    for id in ids {
+        let Some(effect) = registry.effect(id) else { continue };
+        if let Some(bad) = effect.tests.iter().map(|c| contract::run_case(registry, effect, c)).find(|r| !r.passed) {
+            return Err(format!("test case `{}` of `{}` failed: {}", bad.case, bad.effect, bad.detail));
+        }
+    }
+    Ok(())
 }
 
 /// Renders `effect` with default parameters on a small probe.

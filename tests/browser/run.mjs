@@ -84,7 +84,7 @@ export async function startServer(dir, chain, extraPluginDirs = [], args = []) {
   const child = spawn(bin, argv, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr.on("data", (d) => (log += d));
-  const url = await waitFor("the preview address", () => (log.match(/preview page: (http:\/\/\S+)/) || [])[1], 20000);
+  const url = await waitFor("the preview address", () => (log.match(/preview page: (http:\/\/\S+\/)\n/) || [])[1], 20000);
   return { child, url, log: () => log };
 }
 
