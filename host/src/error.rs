@@ -167,3 +167,30 @@ pub enum ImageError {
         reason: String,
     },
 }
+
+/// A plugin's error as people read it: `kind: message`, without repeating the kind when the
+/// message already starts with it (the export glue writes panics as "panicked: …").
+pub fn plugin_message(e: &fxchain_plugin_api::PluginError) -> String {
+    let kind = e.kind.to_string();
+    let message = e.message.as_str();
+    match message.strip_prefix(kind.as_str()).and_then(|rest| rest.strip_prefix(':')) {
+        Some(rest) => format!("{kind}:{rest}"),
+        None => format!("{kind}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fxchain_plugin_api::{ErrorKind, PluginError};
+
+    use super::plugin_message;
+
+    #[test]
+    fn a_panic_message_names_its_kind_once() {
+        let glue = PluginError::new(ErrorKind::PANICKED, "panicked: index out of bounds".to_string());
+        assert_eq!(plugin_message(&glue), "panicked: index out of bounds");
+        let plain = PluginError::new(ErrorKind::PANICKED, "index out of bounds".to_string());
+        assert_eq!(plugin_message(&plain), "panicked: index out of bounds");
+        assert_eq!(plugin_message(&glue), plugin_message(&plain));
+    }
+}

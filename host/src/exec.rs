@@ -135,7 +135,7 @@ fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
         effect: info.id.clone(),
         library: format!("{} {} ({})", info.library.name, info.library.version, info.library.path.display()),
         panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
-        message: e.to_string(),
+        message: crate::error::plugin_message(&e),
     }
 }
 

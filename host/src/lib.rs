@@ -22,6 +22,7 @@ pub mod pool;
 pub mod probe;
 pub mod registry;
 pub mod reload;
+pub mod session;
 
 pub use chain::{Chain, ChainError, ChainSource};
 pub use error::{ImageError, LoadError, RunError};

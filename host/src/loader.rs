@@ -55,7 +55,23 @@ pub struct Library {
     pub content_hash: String,
     /// Load generation (per process).
     pub generation: u64,
+    /// Size of the library file: about what this generation keeps mapped for the rest of the
+    /// process (libraries are never unloaded).
+    pub mapped_bytes: u64,
     module: PluginModuleRef,
+}
+
+impl Drop for Library {
+    /// The last snapshot holding this generation is gone: its shadow copy can be deleted. The
+    /// code stays mapped (a mapped file can be unlinked on Linux; its inode stays taken while
+    /// mapped, so no later copy can be mistaken for it).
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.loaded_from) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::debug!(target: "fxchain::loader", "cannot remove {}: {e}", self.loaded_from.display());
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Library {
@@ -398,30 +414,10 @@ pub const PLUGIN_SYMBOL: &str = abi_stable::library::ROOT_MODULE_LOADER_NAME;
 /// symbol table must export [`PLUGIN_SYMBOL`] (so the initializers of unrelated libraries
 /// never run).
 pub fn inspect(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
-    use object::{Object, ObjectSection, ObjectSegment};
+    use object::Object;
     let truncated = |reason: String| LoadError::Truncated { path: path.to_path_buf(), reason };
-    let len = bytes.len() as u64;
-    let file =
-        object::File::parse(bytes).map_err(|e| truncated(format!("its headers cannot be read ({len} bytes): {e}")))?;
-    let check = |what: &str, offset: u64, size: u64| {
-        if offset.checked_add(size).is_none_or(|end| end > len) {
-            Err(truncated(format!(
-                "{what} at bytes {offset}..{} lies past the end of the file ({len} bytes)",
-                offset.saturating_add(size)
-            )))
-        } else {
-            Ok(())
-        }
-    };
-    for (i, seg) in file.segments().enumerate() {
-        let (offset, size) = seg.file_range();
-        check(&format!("segment {i}"), offset, size)?;
-    }
-    for sec in file.sections() {
-        if let Some((offset, size)) = sec.file_range() {
-            check(&format!("section {}", sec.name().unwrap_or("?")), offset, size)?;
-        }
-    }
+    library_is_complete(bytes).map_err(truncated)?;
+    let file = object::File::parse(bytes).map_err(|e| truncated(format!("its headers cannot be read: {e}")))?;
     let wanted = PLUGIN_SYMBOL.as_bytes();
     let mut found = false;
     for export in file.exports().map_err(|e| truncated(format!("its dynamic symbol table cannot be read: {e}")))? {
@@ -438,9 +434,51 @@ pub fn inspect(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Loads the library at `path` as a new generation: shadow copy into `cache_dir`, ABI and
-/// version checks, descriptors. The library stays mapped for the rest of the process.
+/// version checks, descriptors. The library stays mapped for the rest of the process; its shadow
+/// copy is deleted when the last [`Library`] handle is dropped.
 pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() })?;
+    load_library_bytes(path, &bytes, cache_dir)
+}
+
+/// The BLAKE3 hash of a library file's bytes, as in [`Library::content_hash`].
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// Whether `bytes` hold a whole object file: its headers parse and every segment and section
+/// lies within the file. A library still being written (cargo linking) fails this; mapping one
+/// would crash the process with SIGBUS on the first access past the end.
+pub fn library_is_complete(bytes: &[u8]) -> Result<(), String> {
+    use object::{Object, ObjectSection, ObjectSegment};
+    let len = bytes.len() as u64;
+    let file = object::File::parse(bytes).map_err(|e| format!("its headers do not parse ({e})"))?;
+    let within = |(offset, size): (u64, u64)| offset.checked_add(size).is_some_and(|end| end <= len);
+    for segment in file.segments() {
+        if !within(segment.file_range()) {
+            let (offset, size) = segment.file_range();
+            return Err(format!("a segment ends at byte {}, past the end of the file ({len} bytes)", offset + size));
+        }
+    }
+    for section in file.sections() {
+        if let Some(range) = section.file_range() {
+            if !within(range) {
+                return Err(format!(
+                    "section {} lies past the end of the file ({len} bytes)",
+                    section.name().unwrap_or("?")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`load_library`] on bytes already read from `path`.
+pub fn load_library_bytes(
+    path: &Path,
+    bytes: &[u8],
+    cache_dir: &Path,
+) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
     const MAGICS: [&[u8]; 6] =
         [b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa\xcf"];
     if !MAGICS.iter().any(|m| bytes.starts_with(m)) {
@@ -449,10 +487,10 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
             reason: format!("not a shared library ({} bytes, unrecognized file header)", bytes.len()),
         });
     }
-    inspect(path, &bytes)?;
-    let content_hash = blake3::hash(&bytes).to_hex().to_string();
+    inspect(path, bytes)?;
+    let content_hash = content_hash(bytes);
     let generation = next_generation();
-    let copy = shadow_copy(path, &bytes, cache_dir, generation)?;
+    let copy = shadow_copy(path, bytes, cache_dir, generation)?;
     let loaded = lib_header_from_path(&copy).and_then(|h| h.init_root_module::<PluginModuleRef>());
     let module = match loaded {
         Ok(m) => m,
@@ -463,6 +501,17 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
         }
     };
     let info = (module.library())();
+    // From here on, dropping `library` (on any error below) deletes the shadow copy.
+    let library = Arc::new(Library {
+        name: info.name.to_string(),
+        version: info.version.to_string(),
+        path: path.to_path_buf(),
+        loaded_from: copy,
+        content_hash,
+        generation,
+        mapped_bytes: bytes.len() as u64,
+        module,
+    });
     if !info.panic_unwind {
         return Err(LoadError::Rejected {
             path: path.to_path_buf(),
@@ -471,15 +520,6 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
                 .into(),
         });
     }
-    let library = Arc::new(Library {
-        name: info.name.to_string(),
-        version: info.version.to_string(),
-        path: path.to_path_buf(),
-        loaded_from: copy,
-        content_hash,
-        generation,
-        module,
-    });
     let descriptors = (module.effects())().into_result().map_err(|e| LoadError::Rejected {
         path: path.to_path_buf(),
         reason: format!("listing its effects failed: {e}"),
@@ -527,4 +567,19 @@ pub fn default_cache_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("fxchain").join("plugins")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_of_a_real_object_file_is_incomplete() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(library_is_complete(&exe), Ok(()));
+        for len in [64, 4096, exe.len() / 2, exe.len() - 1] {
+            let why = library_is_complete(&exe[..len]).expect_err("a prefix is not complete");
+            assert!(!why.is_empty(), "{len}: {why}");
+        }
+    }
 }

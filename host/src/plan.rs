@@ -105,7 +105,7 @@ fn node_facts(
                     effect: info.id.clone(),
                     library: info.library.name.clone(),
                     panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
-                    message: e.to_string(),
+                    message: crate::error::plugin_message(&e),
                 })?;
                 Some((size, form))
             }

@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use fxchain_plugin_api::{EffectKind, PixelFormat, Size};
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::chain::Step;
 use crate::contract;
@@ -61,6 +62,35 @@ pub enum ReloadEvent {
         /// Crate name.
         library: String,
     },
+    /// The file's content is the build already serving, or one already refused: nothing was
+    /// loaded and nothing is published.
+    Unchanged {
+        /// Library file.
+        path: PathBuf,
+    },
+}
+
+/// Whether a file event can mean new content: creation, data written, close after writing, a
+/// rename or a removal. Opens, reads, closes without writing and metadata changes cannot (they
+/// are what every reader of the folder, this process included, causes).
+pub fn is_content_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Any => true,
+        EventKind::Modify(m) => matches!(m, ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any),
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Other => false,
+    }
+}
+
+/// Library generations held by this process, for status lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GenerationStats {
+    /// Generations loaded since the start (they stay mapped: libraries are never unloaded).
+    pub loaded: u64,
+    /// Bytes of library files mapped by those generations.
+    pub mapped_bytes: u64,
+    /// Generations still referenced by a snapshot (the current one or a render in flight).
+    pub in_use: usize,
 }
 
 impl std::fmt::Display for ReloadEvent {
@@ -78,6 +108,7 @@ impl std::fmt::Display for ReloadEvent {
                 write!(f, "kept the previous build of {}: {reason}", path.display())
             }
             ReloadEvent::Retired { library, .. } => write!(f, "retired {library}: its file was removed"),
+            ReloadEvent::Unchanged { path } => write!(f, "{} is unchanged", path.display()),
         }
     }
 }
@@ -93,7 +124,10 @@ pub struct LiveRegistry {
     subscribers: Mutex<Vec<Sender<ReloadEvent>>>,
     generations: AtomicU64,
     acceptor: RwLock<Option<Box<Acceptor>>>,
-    last_rejection: Mutex<HashMap<PathBuf, String>>,
+    /// Per library file: the content hash last refused and why (each cause is reported once).
+    last_rejection: Mutex<HashMap<PathBuf, (String, String)>>,
+    /// Every generation loaded, to count those still in use and what they map.
+    loaded: Mutex<Vec<(Weak<Library>, u64)>>,
 }
 
 impl LiveRegistry {
@@ -102,6 +136,7 @@ impl LiveRegistry {
         let cache_dir = options.cache_dir.clone().unwrap_or_else(loader::default_cache_dir);
         let registry = Registry::load(&RegistryOptions { cache_dir: Some(cache_dir.clone()), ..options.clone() });
         let generations = registry.libraries().len() as u64;
+        let loaded = registry.libraries().iter().map(|l| (Arc::downgrade(l), l.mapped_bytes)).collect();
         Arc::new(LiveRegistry {
             dirs: registry.dirs().to_vec(),
             current: RwLock::new(Arc::new(registry)),
@@ -110,6 +145,7 @@ impl LiveRegistry {
             generations: AtomicU64::new(generations),
             acceptor: RwLock::new(None),
             last_rejection: Mutex::new(HashMap::new()),
+            loaded: Mutex::new(loaded),
         })
     }
 
@@ -129,6 +165,21 @@ impl LiveRegistry {
         self.generations.load(Ordering::Relaxed)
     }
 
+    /// Generations loaded, what they map, and how many are still in use.
+    pub fn generation_stats(&self) -> GenerationStats {
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        GenerationStats {
+            loaded: self.loaded_generations(),
+            mapped_bytes: loaded.iter().map(|(_, b)| b).sum(),
+            in_use: loaded.iter().filter(|(w, _)| w.strong_count() > 0).count(),
+        }
+    }
+
+    /// The shadow-copy folder.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
     /// Receives every reload event from now on.
     pub fn subscribe(&self) -> Receiver<ReloadEvent> {
         let (tx, rx) = channel();
@@ -142,24 +193,35 @@ impl LiveRegistry {
     }
 
     fn publish(&self, event: ReloadEvent) -> ReloadEvent {
-        if let ReloadEvent::Rejected { path, reason } = &event {
-            // Say why once, not on every file event of the same bad build.
-            let mut last = self.last_rejection.lock().unwrap_or_else(|e| e.into_inner());
-            if last.get(path) == Some(reason) {
-                return event;
+        match &event {
+            ReloadEvent::Unchanged { .. } => return event,
+            ReloadEvent::Loaded { path, .. }
+            | ReloadEvent::Replaced { path, .. }
+            | ReloadEvent::Retired { path, .. } => {
+                self.last_rejection.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
             }
-            last.insert(path.clone(), reason.clone());
-        } else {
-            let path = match &event {
-                ReloadEvent::Loaded { path, .. }
-                | ReloadEvent::Replaced { path, .. }
-                | ReloadEvent::Retired { path, .. } => path,
-                ReloadEvent::Rejected { path, .. } => path,
-            };
-            self.last_rejection.lock().unwrap_or_else(|e| e.into_inner()).remove(path);
+            ReloadEvent::Rejected { .. } => {}
         }
         self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).retain(|s| s.send(event.clone()).is_ok());
         event
+    }
+
+    /// Publishes a refusal of the build with content `hash`, once per (content, cause).
+    fn reject(&self, path: PathBuf, hash: &str, reason: String) -> ReloadEvent {
+        let mut last = self.last_rejection.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (hash.to_string(), reason.clone());
+        if last.get(&path) == Some(&key) {
+            return ReloadEvent::Rejected { path, reason };
+        }
+        last.insert(path.clone(), key);
+        drop(last);
+        self.publish(ReloadEvent::Rejected { path, reason })
+    }
+
+    /// Whether the content `hash` at `path` is what serves, or was refused last time.
+    fn already_seen(&self, path: &Path, old: Option<&Arc<Library>>, hash: &str) -> bool {
+        old.is_some_and(|l| l.content_hash == hash)
+            || self.last_rejection.lock().unwrap_or_else(|e| e.into_inner()).get(path).is_some_and(|(h, _)| h == hash)
     }
 
     /// Reloads the library at `path` (or retires it when the file is gone) and publishes what
@@ -179,42 +241,49 @@ impl LiveRegistry {
             };
         }
         // A build may still be writing the file: retry a few times while it looks incomplete.
+        // The same content as the serving build (or as the build refused last) is not loaded
+        // again: readers of the folder and repeated events cost nothing.
         let mut attempt = 0;
-        let loaded = loop {
-            match loader::load_library(&path, &self.cache_dir) {
+        let (hash, loaded) = loop {
+            let read = std::fs::read(&path);
+            let hash = read.as_ref().map(|b| loader::content_hash(b)).unwrap_or_default();
+            if read.is_ok() && self.already_seen(&path, old.as_ref(), &hash) {
+                return ReloadEvent::Unchanged { path };
+            }
+            let result = read
+                .map_err(|e| LoadError::Io { path: path.clone(), reason: e.to_string() })
+                .and_then(|bytes| loader::load_library_bytes(&path, &bytes, &self.cache_dir));
+            match result {
                 Err(LoadError::NotALibrary { .. } | LoadError::Truncated { .. } | LoadError::Io { .. })
                     if attempt < 5 =>
                 {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(60));
                 }
-                other => break other,
+                other => break (hash, other),
             }
         };
         let (library, effects) = match loaded {
             Ok(x) => x,
             Err(e) => {
-                let reason = match &e {
-                    LoadError::IncompatibleAbi { reason, .. } if old.is_some() => format!(
-                        "incompatible plugin ABI ({reason}); restart the host after rebuilding against this host's fxchain-plugin-api"
-                    ),
-                    other => other.to_string(),
-                };
-                return self.publish(ReloadEvent::Rejected { path, reason });
+                // The loader's message says what to do (for an ABI mismatch: rebuild; the rebuilt
+                // library is picked up without a restart).
+                return self.reject(path, &hash, e.to_string());
             }
         };
         self.generations.fetch_add(1, Ordering::Relaxed);
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).push((Arc::downgrade(&library), library.mapped_bytes));
         if let Err(reason) = self.check(&current, old.as_ref(), &library, &effects) {
-            return self.publish(ReloadEvent::Rejected { path, reason });
+            return self.reject(path, &hash, reason);
         }
         let ids: Vec<String> = effects.iter().map(|e| e.id.clone()).collect();
         let next = current.with_library(&path, library.clone(), effects);
         if let Err(reason) = run_declared_cases(&next, &ids) {
-            return self.publish(ReloadEvent::Rejected { path, reason });
+            return self.reject(path, &hash, reason);
         }
         if let Some(accept) = self.acceptor.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if let Err(reason) = accept(&next) {
-                return self.publish(ReloadEvent::Rejected { path, reason });
+                return self.reject(path, &hash, reason);
             }
         }
         self.swap(next);
@@ -278,19 +347,22 @@ impl LiveRegistry {
                 loop {
                     let wait = if pending.is_empty() { Duration::from_secs(3600) } else { debounce };
                     match rx.recv_timeout(wait) {
-                        Ok(Ok(event)) => {
+                        Ok(Ok(event)) if is_content_change(&event.kind) => {
                             for p in event.paths {
                                 if loader::is_library_name(&p) {
                                     pending.insert(p);
                                 }
                             }
                         }
+                        Ok(Ok(_)) => {}
                         Ok(Err(e)) => tracing::warn!("plugin folder watch: {e}"),
                         Err(RecvTimeoutError::Timeout) => {
                             let Some(live) = this.upgrade() else { return };
                             for p in pending.drain() {
                                 let event = live.reload(&p);
-                                tracing::info!(target: "fxchain::reload", "{event}");
+                                if !matches!(event, ReloadEvent::Unchanged { .. }) {
+                                    tracing::info!(target: "fxchain::reload", "{event}");
+                                }
                             }
                         }
                         Err(RecvTimeoutError::Disconnected) => return,
@@ -336,4 +408,37 @@ pub fn self_test(effect: &EffectInfo) -> Result<(), String> {
         crate::RunError::Plugin { message, .. } => message,
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::event::{
+        AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, ModifyKind, RemoveKind, RenameMode,
+    };
+    use notify::EventKind;
+
+    use super::is_content_change;
+
+    #[test]
+    fn only_content_changes_count() {
+        for kind in [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Remove(RemoveKind::File),
+        ] {
+            assert!(is_content_change(&kind), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Other,
+        ] {
+            assert!(!is_content_change(&kind), "{kind:?}");
+        }
+    }
 }

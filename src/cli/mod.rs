@@ -7,6 +7,7 @@ mod plugin_exit;
 mod plugins;
 mod report;
 mod run;
+mod serve;
 mod watch;
 mod worker;
 

@@ -11,19 +11,25 @@ pub fn chain_error(e: &ChainError) {
         eprintln!("error: {e}");
         return;
     }
-    let theme =
-        if std::io::stderr().is_terminal() { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let color = std::io::stderr().is_terminal();
     for d in &diags {
-        let mut out = String::new();
-        if handler.render_report(&mut out, *d).is_err() {
-            out = d.to_string();
-        }
-        eprintln!("error: {out}");
+        eprintln!("error: {}", diagnostic_text(d, color));
     }
     if diags.len() > 1 {
         eprintln!("{} errors in {}", diags.len(), diags[0].source.name);
     }
+}
+
+/// A chain diagnostic with its source line and a caret under the problem (`color`: with ANSI
+/// colours, for a terminal).
+pub fn diagnostic_text(d: &fxchain_host::chain::ChainDiagnostic, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    if handler.render_report(&mut out, d).is_err() {
+        out = d.to_string();
+    }
+    out
 }
 
 /// Formats a duration in milliseconds with three significant digits.
@@ -67,4 +73,16 @@ pub fn metrics_table(figures: &[fxchain_host::metrics::EffectFigures]) {
         p.misses,
         p.peak_bytes as f64 / (1 << 20) as f64
     );
+}
+
+/// Resident memory of this process in bytes (Linux; `None` elsewhere).
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Formats a byte count in MiB.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }

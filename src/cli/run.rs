@@ -168,17 +168,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     }
     let mut chain = chain;
     if let Some(max) = args.preview {
-        let max = max.max(1);
-        for f in frames.values_mut() {
-            *f = Arc::new(fxchain_host::io::fit_within(f, max));
-        }
-        if let Some(s) = chain.size {
-            let k = (max as f64 / s.width.max(s.height) as f64).min(1.0);
-            chain.size = Some(fxchain_host::api::Size::new(
-                ((s.width as f64 * k).round() as u32).max(1),
-                ((s.height as f64 * k).round() as u32).max(1),
-            ));
-        }
+        fxchain_host::session::shrink_for_preview(&mut chain, &mut frames, max);
     }
     if chain.optimize {
         let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();

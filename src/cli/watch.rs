@@ -1,22 +1,22 @@
 //! `fxchain watch`: renders a chain, then again whenever a plugin it uses is rebuilt, the chain
-//! file is saved or the input changes. Only what changed is recomputed (the result cache).
+//! file is saved or the input changes. Only what changed is recomputed (the result cache). With
+//! `--serve`, a local page shows the result live (see [`super::serve`]).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use fxchain_host::api::PixelFormat;
 use fxchain_host::cache::ResultCache;
-use fxchain_host::chain::{self, Precision};
-use fxchain_host::io::{load_image, save_image, OutputFormat};
-use fxchain_host::reload::{LiveRegistry, ReloadEvent};
-use fxchain_host::{ChainSource, Frame, RegistryOptions, RenderOptions};
+use fxchain_host::chain;
+use fxchain_host::io::{save_image, OutputFormat};
+use fxchain_host::reload::{is_content_change, LiveRegistry, ReloadEvent};
+use fxchain_host::session::{RenderRequest, Rendered, Session, SessionError};
+use fxchain_host::{ChainSource, RegistryOptions};
 use notify::{RecursiveMode, Watcher};
 
-use super::{exit, report, Global};
+use super::{exit, report, serve, Global};
 
 /// Arguments of `fxchain watch`.
 #[derive(Args, Debug)]
@@ -26,17 +26,23 @@ pub struct WatchArgs {
     /// Input image, as FILE or NAME=FILE.
     #[arg(short, long = "input")]
     inputs: Vec<String>,
-    /// Output file (replaced atomically after every successful render).
-    #[arg(short, long)]
-    output: PathBuf,
+    /// Output file (replaced atomically after every successful full render). Optional with
+    /// --serve.
+    #[arg(short, long, required_unless_present = "serve")]
+    output: Option<PathBuf>,
     /// Quiet period after a change before reacting, in milliseconds.
     #[arg(long, default_value_t = 100)]
     debounce_ms: u64,
     /// Result cache budget in MiB (intermediate results reused across renders).
     #[arg(long, env = "FXCHAIN_CACHE_MB", default_value_t = 512)]
     cache_mb: u64,
+    /// Serve a live preview page on ADDR: `PORT`, `HOST` or `HOST:PORT` (default 127.0.0.1 on a
+    /// free port; the address is printed).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    serve: Option<String>,
 }
 
+/// Why the watch loop wakes up.
 enum Trigger {
     Plugin(ReloadEvent),
     File(PathBuf),
@@ -44,6 +50,51 @@ enum Trigger {
 
 fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Prints the per-step lines and the status line of a full render.
+pub(crate) fn print_render(r: &Rendered, output: Option<&Path>, since: Option<Duration>, live: &LiveRegistry) {
+    for s in &r.steps {
+        let now = if s.skipped {
+            "skipped".to_string()
+        } else if s.cached {
+            "cached".to_string()
+        } else {
+            match s.previous {
+                Some(p) => format!("{} → {}", report::ms(p), report::ms(s.time)),
+                None => report::ms(s.time),
+            }
+        };
+        eprintln!("  {:<22} {:<26} gen {:<3} {now}", s.label, s.effect, s.generation);
+    }
+    let g = live.generation_stats();
+    let since = since.map(|t| format!(", {} after the change", report::ms(t))).unwrap_or_default();
+    eprintln!(
+        "rendered {} in {}{since} ({} library generations loaded, {} in use, {} mapped; resident {})",
+        output.map(|o| o.display().to_string()).unwrap_or_else(|| "the preview".into()),
+        report::ms(r.took),
+        g.loaded,
+        g.in_use,
+        report::mib(g.mapped_bytes),
+        report::resident_bytes().map(report::mib).unwrap_or_else(|| "?".into()),
+    );
+}
+
+/// Prints why a render failed (chain errors with their positions).
+pub(crate) fn print_failure(e: &SessionError) {
+    match e {
+        SessionError::Chain(c) => {
+            report::chain_error(c);
+            eprintln!("error: the chain has errors; the last good output is kept");
+        }
+        other => eprintln!("error: {other}"),
+    }
+}
+
+/// Writes the output file of a full render.
+pub(crate) fn write_output(r: &Rendered, output: &Path) -> Result<(), String> {
+    let format = OutputFormat::from_path(output).unwrap_or(OutputFormat::Png);
+    save_image(&r.image, output, format).map_err(|e| e.to_string())
 }
 
 /// Runs the command until interrupted.
@@ -100,7 +151,10 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
     let file_tx = tx.clone();
     let watched = files.clone();
     let mut file_watch = match notify::recommended_watcher(move |r: notify::Result<notify::Event>| {
-        if let Ok(ev) = r {
+        // Only new content matters: the opens and reads of this process (it reads the chain
+        // and the inputs on every render) and of other readers must not trigger anything.
+        let Ok(ev) = r else { return };
+        if is_content_change(&ev.kind) {
             for p in ev.paths {
                 let p = canonical(&p);
                 if watched.contains(&p) {
@@ -123,61 +177,40 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
             return exit::ENV;
         }
     }
-    let format = OutputFormat::from_path(&args.output).unwrap_or(OutputFormat::Png);
-    let cache = ResultCache::new(args.cache_mb << 20, None);
-    let mut last_times: HashMap<String, Duration> = HashMap::new();
-    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
-    let mut inputs_stale = true;
-    let mut changed_at: Option<Instant> = None;
+    let session = Arc::new(Session::new(
+        live.clone(),
+        chain_path.clone(),
+        named,
+        g.limits(),
+        ResultCache::new(args.cache_mb << 20, None),
+        g.band_rows,
+    ));
+    let server = match &args.serve {
+        Some(addr) => match serve::start(addr, session.clone(), args.output.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: cannot serve the preview page on {addr}: {e}");
+                return exit::ENV;
+            }
+        },
+        None => None,
+    };
     eprintln!("watching {} and {} plugin folder(s); Ctrl-C to stop", chain_path.display(), live.dirs().len());
+    let mut changed_at: Option<Instant> = None;
     loop {
-        // Render.
-        let snapshot = live.snapshot();
-        let rendered = (|| -> Result<(), String> {
-            let source = ChainSource::from_path(&chain_path).map_err(|e| e.to_string())?;
-            let c = chain::validate(source, &snapshot, &[]).map_err(|e| {
-                report::chain_error(&e);
-                "the chain has errors; the last good output is kept".to_string()
-            })?;
-            let fmt = if c.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
-            if inputs_stale {
-                frames.clear();
-                for (name, path) in &named {
-                    let f = load_image(path, fmt, g.limits()).map_err(|e| e.to_string())?;
-                    frames.insert(name.clone(), Arc::new(f));
+        match &server {
+            // The page's render thread renders (coalescing changes); this loop only tells it.
+            Some(s) => s.request_render(changed_at),
+            None => match session.render(&RenderRequest::default()) {
+                Ok(r) => {
+                    let output = args.output.as_deref().expect("clap requires -o without --serve");
+                    match write_output(&r, output) {
+                        Ok(()) => print_render(&r, Some(output), changed_at.map(|t| t.elapsed()), &live),
+                        Err(e) => eprintln!("error: {e}"),
+                    }
                 }
-                inputs_stale = false;
-            }
-            let options = RenderOptions { band_rows: g.band_rows, cache: Some(cache.clone()), ..Default::default() };
-            let started = Instant::now();
-            let result = fxchain_host::render(&c, &snapshot, &frames, &options).map_err(|e| e.to_string())?;
-            let frame = result.outputs.first().ok_or("the chain has no output")?;
-            save_image(frame, &args.output, format).map_err(|e| e.to_string())?;
-            for s in &result.steps {
-                let key = format!("{}{}", s.label, s.effect);
-                let prev = last_times.get(&key).copied();
-                let now = if s.cached { "cached".to_string() } else { report::ms(s.time) };
-                let change = match (prev, s.cached) {
-                    (Some(p), false) => format!("{} → {now}", report::ms(p)),
-                    _ => now,
-                };
-                eprintln!("  {:<22} {:<26} gen {:<3} {change}", s.label, s.effect, s.generation);
-                if !s.cached {
-                    last_times.insert(key, s.time);
-                }
-            }
-            let since =
-                changed_at.map(|t| format!(", {} after the change", report::ms(t.elapsed()))).unwrap_or_default();
-            eprintln!(
-                "rendered {} in {}{since} ({} library generations loaded)",
-                args.output.display(),
-                report::ms(started.elapsed()),
-                live.loaded_generations()
-            );
-            Ok(())
-        })();
-        if let Err(e) = rendered {
-            eprintln!("error: {e}");
+                Err(e) => print_failure(&e),
+            },
         }
         // Wait for the next relevant change, then let a burst of events settle.
         loop {
@@ -199,11 +232,17 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
                 match t {
                     Trigger::Plugin(e) => {
                         eprintln!("{e}");
+                        if let Some(s) = &server {
+                            s.reload_event(&e);
+                        }
                         rerender |= !matches!(e, ReloadEvent::Rejected { .. });
                     }
                     Trigger::File(p) => {
                         if p != chain_path {
-                            inputs_stale = true;
+                            session.inputs_changed();
+                        }
+                        if let Some(s) = &server {
+                            s.file_changed(&p);
                         }
                         rerender = true;
                     }

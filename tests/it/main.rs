@@ -15,3 +15,4 @@ mod reload;
 mod robust;
 mod support;
 mod template;
+mod watch;

@@ -12,10 +12,10 @@ use fxchain_host::{ChainSource, RegistryOptions, RenderOptions};
 
 use crate::support::{build_crate, install, plugin_dir, root, use_api_version};
 
-const V1: [u8; 4] = [10, 20, 30, 255];
-const V2: [u8; 4] = [200, 100, 50, 255];
+pub const V1: [u8; 4] = [10, 20, 30, 255];
+pub const V2: [u8; 4] = [200, 100, 50, 255];
 
-fn build(version: &str) -> PathBuf {
+pub fn build(version: &str) -> PathBuf {
     let src = root().join("tests/fixtures/reload");
     build_crate(&src, &format!("reload-{version}"), |dir| {
         // A version of its own per variant, so cargo never takes one variant's build for
@@ -46,7 +46,7 @@ fn build(version: &str) -> PathBuf {
     })
 }
 
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
     let t = Instant::now();
     while !check() {
         assert!(t.elapsed() < timeout, "timed out waiting for {what}");
@@ -55,7 +55,7 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> D
     t.elapsed()
 }
 
-fn pixel(path: &Path) -> Option<[u8; 4]> {
+pub fn pixel(path: &Path) -> Option<[u8; 4]> {
     let bytes = std::fs::read(path).ok()?;
     let img = image::load_from_memory(&bytes).ok()?.to_rgba8();
     let p = img.get_pixel(3, 3).0;
@@ -114,7 +114,15 @@ fn watch_follows_rebuilds_keeps_the_old_generation_on_bad_ones_and_follows_chain
         wait_for(reason, timeout, || logged().contains(reason));
         assert_eq!(pixel(&out), Some(V2));
     }
+    // The ABI refusal says what to do: rebuild; the rebuilt library is picked up without a restart.
     assert!(logged().contains("no restart is needed"), "{}", logged());
+    // Each refusal is reported once, and a panic is not announced twice.
+    for reason in
+        ["this build is broken", "no longer provides reload.keep", "rebuild it against 0.2", "test case `paints`"]
+    {
+        assert_eq!(logged().matches(reason).count(), 1, "{reason}:\n{}", logged());
+    }
+    assert!(!logged().contains("panicked: panicked"), "{}", logged());
 
     // A chain edit with an error: reported with its position, the last good output stays.
     std::fs::write(d.join("chain.ron"), chain_text.replace("reload.fill", "reload.fil")).unwrap();
@@ -203,4 +211,18 @@ fn twenty_reloads_under_load_never_mix_generations() {
         }
     }
     assert!(leftovers.is_empty(), "{leftovers}");
+    // Superseded generations lose their shadow copy once no render holds them: of the 21
+    // generations of the rebuilt library, only the serving one (and at most one still being
+    // released) has a file.
+    let stem = lib.file_stem().unwrap().to_string_lossy().to_string();
+    let copies: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(&format!("{stem}-g")))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let stats = live.generation_stats();
+    assert_eq!(stats.loaded, start_generations + 20);
+    assert_eq!(stats.in_use, start_generations as usize, "{stats:?}");
 }

@@ -182,6 +182,134 @@ pub fn set_enabled(src: &str, index: usize, enabled: bool) -> Result<String, Edi
     Ok(out)
 }
 
+/// Where the value of field `field` of the step text `item` starts (the first character after
+/// `field:`), looking only at the step's own level and skipping strings and comments.
+fn field_value(item: &str, field: &str) -> Option<usize> {
+    let b = item.as_bytes();
+    let (mut i, mut depth) = (0usize, 0i32);
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            c if depth == 1 && (c.is_ascii_alphabetic() || c == b'_') => {
+                let s = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let rest = item[i..].trim_start();
+                if &item[s..i] == field && rest.starts_with(':') {
+                    let after = item.len() - rest.len() + 1;
+                    return Some(after + item[after..].len() - item[after..].trim_start().len());
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Sets parameter `param` of step `index` (0-based) to `value`, keeping comments and layout: the
+/// value is replaced where it is written, or the parameter is added to the step's `params`.
+pub fn set_param(src: &str, index: usize, param: &str, value: &Lit) -> Result<String, EditError> {
+    let file = parse(src)?;
+    let l = layout(src).ok_or_else(|| EditError::Parse("no `steps: [...]` list found".into()))?;
+    if l.chunks.len() != file.steps.len() {
+        return Err(EditError::Parse("could not find every step in the text".into()));
+    }
+    let step = file.steps.get(index).ok_or_else(|| EditError::NoStep(format!("{}", index + 1)))?;
+    let text = value.to_string();
+    if let Some((_, v)) = step.params.0.iter().find(|(k, _)| k.value == param) {
+        let span = syntax::locate(src, v.index)
+            .ok_or_else(|| EditError::Parse(format!("could not find the value of `{param}` in the text")))?;
+        return Ok(format!("{}{text}{}", &src[..span.start.offset], &src[span.end.offset..]));
+    }
+    let entry = format!("{}: {text}", string(param));
+    let (s, e) = l.chunks[index];
+    let item = &src[s..e];
+    let mut out = String::with_capacity(src.len() + entry.len() + 16);
+    match field_value(item, "params") {
+        Some(v) if item[v..].starts_with('{') => {
+            let at = s + v + 1;
+            let sep = if step.params.0.is_empty() { "" } else { ", " };
+            out.push_str(&src[..at]);
+            out.push_str(&entry);
+            out.push_str(sep);
+            out.push_str(&src[at..]);
+        }
+        Some(_) => return Err(EditError::Parse("the step's `params` is not a map".into())),
+        None => {
+            // Before the step's closing parenthesis, after its last field.
+            let close = e - 1;
+            let body = src[s..close].trim_end();
+            let end = s + body.len();
+            let sep = if body.ends_with(',') { " " } else { ", " };
+            out.push_str(&src[..end]);
+            out.push_str(sep);
+            out.push_str(&format!("params: {{{entry}}}"));
+            out.push_str(&src[end..]);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the chain file at `path`, applies `edit`, checks that the result still validates against
+/// `registry`, and writes it atomically. Returns whether the file changed; on an error, the file
+/// is unchanged.
+pub fn edit_file(
+    path: &std::path::Path,
+    registry: &crate::Registry,
+    edit: impl FnOnce(&str) -> Result<String, EditError>,
+) -> Result<bool, EditFileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EditFileError::Io(e.to_string()))?;
+    let new = edit(&text).map_err(EditFileError::Edit)?;
+    let source = super::ChainSource::from_text(path.display().to_string(), new.clone());
+    super::validate(source, registry, &[]).map_err(|e| EditFileError::Invalid(Box::new(e)))?;
+    if new == text {
+        return Ok(false);
+    }
+    write_atomic(path, &new).map_err(|e| EditFileError::Io(e.to_string()))?;
+    Ok(true)
+}
+
+/// Why [`edit_file`] left the file as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum EditFileError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+    /// The edit could not be made.
+    #[error("{0}")]
+    Edit(EditError),
+    /// The edited chain would not validate.
+    #[error("the edited chain would not be valid: {0}")]
+    Invalid(Box<super::ChainError>),
+}
+
 fn lit(l: &Lit) -> String {
     l.to_string()
 }
@@ -317,5 +445,51 @@ fn links_elsewhere(meta: &std::fs::Metadata) -> bool {
     {
         let _ = meta;
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str = r##"// A chain with comments.
+(
+    steps: [
+        // the base
+        (effect: "generate.solid", params: {"color": "#808080"}),
+        (id: "soft", effect: "blur.gaussian", params: {"sigma": 2.0 /* px */, "edge": "clamp"}),
+        (effect: "color.invert"),
+        (effect: "color.levels", params: {}),
+    ],
+)
+"##;
+
+    fn value(src: &str, step: usize, param: &str) -> Option<Lit> {
+        let f = syntax::parse(src).unwrap();
+        f.steps[step].params.0.iter().find(|(k, _)| k.value == param).map(|(_, v)| v.value.clone())
+    }
+
+    #[test]
+    fn set_param_replaces_a_written_value_in_place() {
+        let out = set_param(SRC, 1, "sigma", &Lit::Float(3.5)).unwrap();
+        assert_eq!(out, SRC.replace("\"sigma\": 2.0 /* px */", "\"sigma\": 3.5 /* px */"));
+        let out = set_param(SRC, 0, "color", &Lit::Str("#ff8800".into())).unwrap();
+        assert_eq!(out, SRC.replace("#808080", "#ff8800"));
+        let out = set_param(SRC, 1, "edge", &Lit::Str("wrap".into())).unwrap();
+        assert_eq!(value(&out, 1, "edge"), Some(Lit::Str("wrap".into())));
+        assert!(out.contains("// the base") && out.contains("/* px */"));
+    }
+
+    #[test]
+    fn set_param_adds_a_missing_parameter() {
+        let out = set_param(SRC, 1, "radius", &Lit::Int(4)).unwrap();
+        assert_eq!(value(&out, 1, "radius"), Some(Lit::Int(4)));
+        assert_eq!(value(&out, 1, "sigma"), Some(Lit::Float(2.0)));
+        let out = set_param(SRC, 2, "amount", &Lit::Float(0.5)).unwrap();
+        assert!(out.contains(r#"(effect: "color.invert", params: {"amount": 0.5})"#), "{out}");
+        let out = set_param(SRC, 3, "gamma", &Lit::List(vec![1.0, 0.5])).unwrap();
+        assert!(out.contains(r#"params: {"gamma": (1.0, 0.5)}"#), "{out}");
+        assert_eq!(value(&out, 3, "gamma"), Some(Lit::List(vec![1.0, 0.5])));
+        assert!(matches!(set_param(SRC, 9, "x", &Lit::Int(1)), Err(EditError::NoStep(_))));
     }
 }
