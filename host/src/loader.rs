@@ -203,12 +203,12 @@ fn classify(path: &Path, err: LibraryError) -> LoadError {
         LibraryError::OpenError { .. } => LoadError::NotALibrary { path, reason: err.to_string() },
         LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
         LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
-            tracing::debug!(target: "fxchain::loader", "{}: {err}", path.display());
+            tracing::info!(target: "fxchain::loader", "{}: {err}", path.display());
             LoadError::IncompatibleAbi { path, reason: version_mismatch(&actual_version.to_string()) }
         }
         LibraryError::AbiInstability(ref report) => {
             let full = report.to_string();
-            tracing::debug!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
+            tracing::info!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
             // abi_stable remembers the layout of every prefix type it has checked in this process,
             // so only a layout that changed after this process saw the old one needs a restart.
             let restart = full.contains("prefix") && full.contains("mismatched");
