@@ -782,3 +782,43 @@ fn a_plugin_that_keeps_failing_is_skipped_or_bypassed_after_n_images() {
     // Bypassed images are not recorded as done.
     assert_eq!(std::fs::read_to_string(d.join("panics/.fxchain-done")).unwrap_or_default().lines().count(), 0);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_isolated_run_gives_the_same_pixels_and_survives_a_segfault() {
+    let crashing = fixture("crashing");
+    let dir = dir_with(&[&crashing]);
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let sample = root().join("examples/images/sample.png");
+    let s = sample.to_str().unwrap();
+    // 8-bit and float frames, a size change and several outputs cross the shared memory.
+    for precision in ["U8", "F32"] {
+        std::fs::write(
+            d.join("c.ron"),
+            format!(
+                r#"(precision: {precision}, steps: [
+                    (id: "small", effect: "geometry.resize", params: {{"scale": 0.37}}),
+                    (id: "soft", effect: "blur.gaussian", input: "small", params: {{"sigma": 2.0}}),
+                    (id: "hue", effect: "color.invert", input: "small"),
+                ], outputs: ["soft", "hue"])"#
+            ),
+        )
+        .unwrap();
+        ok(&cmd(&["run", "c.ron", "-i", s, "-o", "a1.png", "-o", "a2.png"], d).output().unwrap());
+        ok(&cmd(&["--isolate", "run", "c.ron", "-i", s, "-o", "b1.png", "-o", "b2.png"], d).output().unwrap());
+        for (a, b) in [("a1.png", "b1.png"), ("a2.png", "b2.png")] {
+            assert_eq!(read_png(&d.join(a)), read_png(&d.join(b)), "{precision} {a}");
+        }
+    }
+    std::fs::write(d.join("x.ron"), r#"(steps: [(effect: "fixture.crash", params: {"how": 4})])"#).unwrap();
+    let o = fxchain(&["--isolate", "run", "x.ron", "-i", s, "-o", "x.png"], &[dir.path()], d);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("step #1 (fixture.crash, from plugin fxchain-fixture-crashing")
+            && stderr(&o).contains("SIGSEGV"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("x.png").exists());
+}
