@@ -119,7 +119,7 @@ fn a_half_written_library_is_refused_with_a_message_at_startup_and_during_watch(
     std::fs::write(half.join(v2.file_name().unwrap()), &bytes[..bytes.len() / 2]).unwrap();
     let o = fxchain(&["plugins", "list", "--probe-size", "0"], &[plugin_dir(), &half], d);
     assert!(o.status.code().is_some(), "killed by a signal: {:?}\n{}", o.status, stderr(&o));
-    assert!(stderr(&o).contains("the file is incomplete or damaged"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("truncated or half-written library"), "{}", stderr(&o));
 
     // During watch: the truncated file is refused, the watch keeps serving the previous build.
     let plugins = d.join("plugins");
@@ -130,12 +130,12 @@ fn a_half_written_library_is_refused_with_a_message_at_startup_and_during_watch(
     let timeout = Duration::from_secs(30);
     wait_for("the first render", timeout, || pixel(&out) == Some(V1));
     std::fs::write(&lib, &bytes[..bytes.len() / 3]).unwrap();
-    wait_for("the refusal", timeout, || w.logged().contains("the file is incomplete or damaged"));
+    wait_for("the refusal", timeout, || w.logged().contains("truncated or half-written library"));
     assert!(w.alive(), "the watch died:\n{}", w.logged());
     assert_eq!(pixel(&out), Some(V1));
     // The finished file is picked up.
     install(&v2, &plugins);
     wait_for("the v2 render", timeout, || pixel(&out) == Some(V2));
     assert!(w.alive());
-    assert_eq!(w.logged().matches("the file is incomplete or damaged").count(), 1, "{}", w.logged());
+    assert_eq!(w.logged().matches("truncated or half-written library").count(), 1, "{}", w.logged());
 }
