@@ -406,7 +406,7 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
 }
 
 /// The symbol every plugin library exports: `abi_stable`'s root-module loader.
-pub const PLUGIN_SYMBOL: &str = abi_stable::library::ROOT_MODULE_LOADER_NAME;
+pub const PLUGIN_SYMBOL: &str = fxchain_plugin_api::ROOT_SYMBOL;
 
 /// Checks a candidate library before anything maps it: its headers must parse, every segment
 /// and section they describe must lie inside the file (mapping a truncated or half-written
