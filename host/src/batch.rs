@@ -223,17 +223,8 @@ fn process(
     input_name: &str,
 ) -> Result<(), (Stage, String)> {
     let frame = load_image(&item.input, format, options.limits).map_err(|e| (Stage::Decode, e.to_string()))?;
-    let sizes = HashMap::from([(input_name.to_string(), frame.size())]);
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
-    let optimized;
-    let chain = if chain.optimize {
-        optimized = crate::plan::optimize(chain, registry, &sizes, options.render.quality)
-            .map_err(|e| (Stage::Plugin, e.to_string()))?;
-        &optimized
-    } else {
-        chain
-    };
-    let result = crate::exec::render_with_deadline(chain, registry, &inputs, &options.render).map_err(|e| {
+    let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(|e| {
         let stage = if matches!(e, RunError::Image(_)) { Stage::Decode } else { Stage::Plugin };
         (stage, e.to_string())
     })?;

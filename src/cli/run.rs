@@ -164,16 +164,6 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             ));
         }
     }
-    if chain.optimize {
-        let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-        chain = match fxchain_host::plan::optimize(&chain, &registry, &sizes, quality) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILED;
-            }
-        };
-    }
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     let options = RenderOptions {
         quality,
@@ -188,7 +178,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         fxchain_host::io::clean_stale_temps(dir);
     }
     let registry = Arc::new(registry);
-    let result = match fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options) {
+    let result = match fxchain_host::run::run_frames(&chain, &registry, &frames, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
