@@ -67,12 +67,27 @@ pub fn dtype_of(obj: &Bound<'_, PyAny>) -> PyResult<Dtype> {
     Dtype::from_name(&name)
 }
 
-/// An array read into a frame.
+/// An accepted array: read in place, or to be converted (by whichever thread renders it).
 pub struct Input {
-    /// The frame.
-    pub frame: Frame,
     /// The array's element type.
     pub dtype: Dtype,
+    source: Source,
+}
+
+enum Source {
+    InPlace(Frame),
+    Convert(Arc<ArrayPixels>, Layout),
+}
+
+impl Input {
+    /// The frame for a chain whose frames are `format` (the same as given to
+    /// [`array_to_frame`]); converting needs no GIL, the array being held alive.
+    pub fn into_frame(self, format: PixelFormat) -> Frame {
+        match self.source {
+            Source::InPlace(f) => f,
+            Source::Convert(pixels, l) => fxchain_host::io::frame_from_image(to_image(&l, pixels.bytes()), format),
+        }
+    }
 }
 
 /// The memory of a NumPy array, kept alive by a reference to the array.
@@ -103,7 +118,8 @@ struct Layout {
     dtype: Dtype,
     /// Bytes between rows.
     row_stride: usize,
-    data: *const u8,
+    /// Address of the first pixel.
+    data: usize,
 }
 
 impl Layout {
@@ -163,7 +179,7 @@ fn layout(array: &Bound<'_, PyUntypedArray>) -> PyResult<Layout> {
     }
     let row_stride = if height == 1 { row_bytes } else { strides[0] as usize };
     // SAFETY: reading the data pointer field of a live array object.
-    let data = unsafe { (*array.as_array_ptr()).fields.data as *const u8 };
+    let data = unsafe { (*array.as_array_ptr()).fields.data as usize };
     Ok(Layout { height, width, channels, dtype, row_stride, data })
 }
 
@@ -185,47 +201,43 @@ pub fn array_to_frame(obj: &Bound<'_, PyAny>, format: PixelFormat) -> PyResult<I
     };
     let l = layout(&array)?;
     let size = Size::new(l.width as u32, l.height as u32);
+    let pixels = Arc::new(ArrayPixels { _owner: array.into_any().unbind(), ptr: l.data as *const u8, len: l.extent() });
     if l.channels == 4 && l.dtype.format() == Some(format) {
-        let pixels = Arc::new(ArrayPixels { _owner: array.clone().into_any().unbind(), ptr: l.data, len: l.extent() });
-        if let Ok(frame) = Frame::from_external(size, format, l.row_stride, pixels) {
-            return Ok(Input { frame, dtype: l.dtype });
+        if let Ok(frame) = Frame::from_external(size, format, l.row_stride, pixels.clone()) {
+            return Ok(Input { dtype: l.dtype, source: Source::InPlace(frame) });
         }
     }
-    // SAFETY: the array is alive (we hold it) and its rows span `extent` bytes from `data`;
-    // the GIL is held, so no Python code runs while the bytes are copied below.
-    let bytes = unsafe { std::slice::from_raw_parts(l.data, l.extent()) };
-    let image = to_image(&l, bytes)?;
-    Ok(Input { frame: fxchain_host::io::frame_from_image(image, format), dtype: l.dtype })
+    Ok(Input { dtype: l.dtype, source: Source::Convert(pixels, l) })
 }
 
 /// Packs the rows of `bytes` (laid out as `l`) into a decoded image.
-fn to_image(l: &Layout, bytes: &[u8]) -> PyResult<DynamicImage> {
+fn to_image(l: &Layout, bytes: &[u8]) -> DynamicImage {
     let mut packed = Vec::with_capacity(l.row_bytes() * l.height);
     for y in 0..l.height {
         packed.extend_from_slice(&bytes[y * l.row_stride..y * l.row_stride + l.row_bytes()]);
     }
     let (w, h) = (l.width as u32, l.height as u32);
-    let bad = || PyValueError::new_err("internal: the array's size does not match its pixels");
+    const PACKED: &str = "the packed rows hold exactly width × height pixels";
     // The packed bytes may be unaligned for the element type: collect copies them.
     fn cast<T: bytemuck::Pod>(b: &[u8]) -> Vec<T> {
         bytemuck::pod_collect_to_vec(b)
     }
-    Ok(match (l.dtype, l.channels) {
-        (Dtype::U8, 1) => DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, packed).ok_or_else(bad)?),
-        (Dtype::U8, 3) => DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, packed).ok_or_else(bad)?),
-        (Dtype::U8, _) => DynamicImage::ImageRgba8(ImageBuffer::from_raw(w, h, packed).ok_or_else(bad)?),
-        (Dtype::U16, 1) => DynamicImage::ImageLuma16(ImageBuffer::from_raw(w, h, cast(&packed)).ok_or_else(bad)?),
-        (Dtype::U16, 3) => DynamicImage::ImageRgb16(ImageBuffer::from_raw(w, h, cast(&packed)).ok_or_else(bad)?),
-        (Dtype::U16, _) => DynamicImage::ImageRgba16(ImageBuffer::from_raw(w, h, cast(&packed)).ok_or_else(bad)?),
+    match (l.dtype, l.channels) {
+        (Dtype::U8, 1) => DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, packed).expect(PACKED)),
+        (Dtype::U8, 3) => DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, packed).expect(PACKED)),
+        (Dtype::U8, _) => DynamicImage::ImageRgba8(ImageBuffer::from_raw(w, h, packed).expect(PACKED)),
+        (Dtype::U16, 1) => DynamicImage::ImageLuma16(ImageBuffer::from_raw(w, h, cast(&packed)).expect(PACKED)),
+        (Dtype::U16, 3) => DynamicImage::ImageRgb16(ImageBuffer::from_raw(w, h, cast(&packed)).expect(PACKED)),
+        (Dtype::U16, _) => DynamicImage::ImageRgba16(ImageBuffer::from_raw(w, h, cast(&packed)).expect(PACKED)),
         (Dtype::F32, 1) => {
             // No gray float image type: spread the value over R, G and B.
             let v: Vec<f32> = cast(&packed);
             let rgb: Vec<f32> = v.iter().flat_map(|&x| [x, x, x]).collect();
-            DynamicImage::ImageRgb32F(ImageBuffer::from_raw(w, h, rgb).ok_or_else(bad)?)
+            DynamicImage::ImageRgb32F(ImageBuffer::from_raw(w, h, rgb).expect(PACKED))
         }
-        (Dtype::F32, 3) => DynamicImage::ImageRgb32F(ImageBuffer::from_raw(w, h, cast(&packed)).ok_or_else(bad)?),
-        (Dtype::F32, _) => DynamicImage::ImageRgba32F(ImageBuffer::from_raw(w, h, cast(&packed)).ok_or_else(bad)?),
-    })
+        (Dtype::F32, 3) => DynamicImage::ImageRgb32F(ImageBuffer::from_raw(w, h, cast(&packed)).expect(PACKED)),
+        (Dtype::F32, _) => DynamicImage::ImageRgba32F(ImageBuffer::from_raw(w, h, cast(&packed)).expect(PACKED)),
+    }
 }
 
 /// Host memory handed to NumPy: the `.base` of every output array that views a frame.
@@ -260,14 +272,17 @@ pub fn frame_to_array<'py>(py: Python<'py>, frame: Arc<Frame>, dtype: Dtype) -> 
     let (h, w) = (size.height as usize, size.width as usize);
     match (dtype, dtype.format()) {
         (Dtype::U16, _) | (_, None) => {
-            let v = frame.to_rgba16_vec();
+            let v = py.detach(move || frame.to_rgba16_vec());
             let a = numpy::PyArray1::from_vec(py, v);
             Ok(a.reshape([h, w, 4])?.into_any())
         }
         (_, Some(format)) => {
-            let frame = Arc::try_unwrap(frame).unwrap_or_else(|shared| (*shared).clone());
-            let mut frame = if frame.format() == format { frame } else { frame.convert(format) };
-            frame.make_owned();
+            let mut frame = py.detach(move || {
+                let frame = Arc::try_unwrap(frame).unwrap_or_else(|shared| (*shared).clone());
+                let mut frame = if frame.format() == format { frame } else { frame.convert(format) };
+                frame.make_owned();
+                frame
+            });
             let ptr = frame.bytes_mut().as_mut_ptr() as usize;
             let stride = frame.stride();
             let owner = Bound::new(py, FrameBuffer { frame, ptr })?;
@@ -312,5 +327,5 @@ pub fn empty<'py>(py: Python<'py>, height: usize, width: usize, dtype: Dtype) ->
 pub fn is_host_layout(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     let array = obj.cast::<PyUntypedArray>()?;
     let l = layout(array)?;
-    Ok(l.channels == 4 && l.data as usize % ROW_ALIGN == 0 && l.row_stride % ROW_ALIGN == 0 && l.dtype != Dtype::U16)
+    Ok(l.channels == 4 && l.data % ROW_ALIGN == 0 && l.row_stride % ROW_ALIGN == 0 && l.dtype != Dtype::U16)
 }

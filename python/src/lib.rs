@@ -143,8 +143,8 @@ impl Registry {
 
     /// The folders searched.
     #[getter]
-    fn dirs(&self) -> Vec<PathBuf> {
-        self.live.dirs().to_vec()
+    fn dirs(&self) -> Vec<String> {
+        self.live.dirs().iter().map(|d| d.to_string_lossy().into_owned()).collect()
     }
 
     fn __repr__(&self) -> String {
@@ -254,8 +254,18 @@ fn parse_precision(p: Option<&str>) -> PyResult<Option<Precision>> {
 /// An input as the render needs it: a frame read now, or a file decoded by the worker that
 /// renders it (as `fxchain batch` does).
 enum Item {
-    Frame(Frame, Dtype),
+    Array(convert::Input),
     File(PathBuf),
+}
+
+impl Item {
+    /// The dtype of an array, `uint8` for a file (as the CLI decodes 8-bit files).
+    fn dtype(&self) -> Dtype {
+        match self {
+            Item::Array(a) => a.dtype,
+            Item::File(_) => Dtype::U8,
+        }
+    }
 }
 
 fn as_path(obj: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
@@ -269,8 +279,7 @@ fn read_item(obj: &Bound<'_, PyAny>, chain: &fxchain_host::Chain) -> PyResult<It
     if let Some(p) = as_path(obj)? {
         return Ok(Item::File(p));
     }
-    let input = array_to_frame(obj, fxchain_host::run::input_format(chain))?;
-    Ok(Item::Frame(input.frame, input.dtype))
+    Ok(Item::Array(array_to_frame(obj, fxchain_host::run::input_format(chain))?))
 }
 
 /// Everything a render needs besides the inputs; `Send`, so it crosses into the pool.
@@ -288,7 +297,7 @@ impl Job {
         let mut frames = HashMap::new();
         for (name, item) in items {
             let f = match item {
-                Item::Frame(f, _) => f,
+                Item::Array(a) => a.into_frame(format),
                 Item::File(p) => load_image(&p, format, ImageLimits::default())?,
             };
             frames.insert(name, Arc::new(f));
@@ -429,16 +438,16 @@ impl Chain {
         if let Some(img) = image.filter(|i| !i.is_none()) {
             let name = job.chain.inputs.first().cloned().unwrap_or_else(|| "input".into());
             let item = read_item(img, &job.chain)?;
-            if let Item::Frame(_, d) = &item {
-                first_dtype = Some(*d);
+            if let Item::Array(a) = &item {
+                first_dtype = Some(a.dtype);
             }
             items.push((name, item));
         }
         if let Some(inputs) = inputs {
             for (k, v) in inputs.iter() {
                 let item = read_item(&v, &job.chain)?;
-                if let (None, Item::Frame(_, d)) = (first_dtype, &item) {
-                    first_dtype = Some(*d);
+                if let (None, Item::Array(a)) = (first_dtype, &item) {
+                    first_dtype = Some(a.dtype);
                 }
                 items.push((k.extract()?, item));
             }
@@ -533,11 +542,8 @@ impl MapIter {
             match it.next() {
                 Some(obj) => {
                     let item = read_item(&obj?, &self.job.chain)?;
-                    let d = match &item {
-                        Item::Frame(_, d) => *d,
-                        Item::File(_) => Dtype::U8,
-                    };
-                    batch.push((item, self.dtype.unwrap_or(d)));
+                    let d = self.dtype.unwrap_or(item.dtype());
+                    batch.push((item, d));
                 }
                 None => {
                     self.source = None;
@@ -653,8 +659,7 @@ fn save(py: Python<'_>, image: &Bound<'_, PyAny>, path: PathBuf, jpeg_quality: u
         }
     };
     let input = array_to_frame(image, fxchain_host::api::PixelFormat::RGBA8)?;
-    let frame = input.frame;
-    py.detach(move || save_image(&frame, &path, format))
+    py.detach(move || save_image(&input.into_frame(fxchain_host::api::PixelFormat::RGBA8), &path, format))
         .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))
 }
 

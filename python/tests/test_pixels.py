@@ -137,3 +137,31 @@ def test_bad_arrays_are_clear_errors(registry, sample):
         chain.run(42)
     with pytest.raises(ValueError, match="named `input`"):
         chain.run()
+
+
+def test_named_inputs_match_the_cli(registry, sample, tmp_path):
+    from conftest import cli, read_rgba
+
+    chain_path = tmp_path / "two.ron"
+    chain_path.write_text(
+        """(inputs: ["base", "top"], steps: [
+            (id: "t", effect: "color.invert", input: "top"),
+            (effect: "composite.blend", inputs: ["base", "t"], params: {"mode": "multiply", "opacity": 0.7}),
+        ])"""
+    )
+    top = np.ascontiguousarray(sample[::-1])
+    top_path = tmp_path / "top.png"
+    Image.fromarray(top).save(top_path)
+    out = tmp_path / "o.png"
+    cli("--quiet", "run", chain_path, "-i", f"base={SAMPLE}", "-i", f"top={top_path}", "-o", out)
+    chain = fxchain.Chain.load(chain_path, registry=registry)
+    assert sorted(chain.inputs) == ["base", "top"]
+    ref = read_rgba(out)
+    np.testing.assert_array_equal(chain.run(inputs={"base": sample, "top": top}), ref)
+    np.testing.assert_array_equal(chain.run(inputs={"base": SAMPLE, "top": top_path}), ref)
+    # The positional image is the chain's first input, as the CLI's positional -i FILE.
+    images = {"base": sample, "top": top}
+    first, other = chain.inputs
+    np.testing.assert_array_equal(chain.run(images[first], inputs={other: images[other]}), ref)
+    with pytest.raises(ValueError, match=f"named `{other}`"):
+        chain.run(images[first])
