@@ -85,12 +85,12 @@ impl Frame {
         }
         let row = size.width as usize * format.bytes_per_pixel();
         let bytes = pixels.bytes();
-        if stride % ROW_ALIGN != 0 || stride < row {
+        if !stride.is_multiple_of(ROW_ALIGN) || stride < row {
             return Err(format!(
                 "rows are {stride} bytes apart; the host needs a multiple of {ROW_ALIGN} of at least {row}"
             ));
         }
-        if bytes.as_ptr() as usize % ROW_ALIGN != 0 {
+        if !(bytes.as_ptr() as usize).is_multiple_of(ROW_ALIGN) {
             return Err(format!("the pixels do not start on a {ROW_ALIGN}-byte boundary"));
         }
         let need = if size.height == 0 { 0 } else { stride * (size.height as usize - 1) + row };

@@ -327,5 +327,8 @@ pub fn empty<'py>(py: Python<'py>, height: usize, width: usize, dtype: Dtype) ->
 pub fn is_host_layout(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     let array = obj.cast::<PyUntypedArray>()?;
     let l = layout(array)?;
-    Ok(l.channels == 4 && l.data % ROW_ALIGN == 0 && l.row_stride % ROW_ALIGN == 0 && l.dtype != Dtype::U16)
+    Ok(l.channels == 4
+        && l.data.is_multiple_of(ROW_ALIGN)
+        && l.row_stride.is_multiple_of(ROW_ALIGN)
+        && l.dtype != Dtype::U16)
 }
