@@ -9,8 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RSlice, RVec};
-use fxchain_plugin_api::abi::{FrameMut, ParamValueNE, PrepareInfo, PreparedOpBox, RenderCtx};
-use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Rows, Size};
+use fxchain_plugin_api::abi::{
+    FrameMut, FrameRef, OpFacts, ParamValueNE, PrepareInfo, Prepared, PreparedOpBox, RenderCtx,
+};
+use fxchain_plugin_api::{point, Access, EffectKind, PixelFormat, PluginError, Rgba8, RgbaF32, Rows, Size};
 use rayon::prelude::*;
 
 use crate::cache::{Key, ResultCache};
@@ -127,7 +129,7 @@ pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_
     registry.resolve(&step.effect, step.quality.unwrap_or(quality))
 }
 
-fn plugin_error(step: &Step, info: &EffectInfo, e: fxchain_plugin_api::PluginError) -> RunError {
+fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
     RunError::Plugin {
         step: step.label(),
         effect: info.id.clone(),
@@ -137,16 +139,81 @@ fn plugin_error(step: &Step, info: &EffectInfo, e: fxchain_plugin_api::PluginErr
     }
 }
 
+/// An effect prepared by its plugin for one image, with the facts it declared (output size,
+/// footprints, composable forms). Release it with [`PreparedStep::release`] after the last band,
+/// so a panic while the plugin drops its state fails this image; dropping it without releasing
+/// (on an error path) still runs the plugin's drop inside its guard.
+pub struct PreparedStep {
+    op: PreparedOpBox,
+    /// What the plugin declared for this image.
+    pub facts: OpFacts,
+}
+
+impl PreparedStep {
+    /// Renders one band.
+    fn render(&self, inputs: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+        self.op.render_band(RSlice::from_slice(inputs), output, ctx).into_result()
+    }
+    /// Drops the plugin's per-image state (inside the plugin's guard).
+    pub fn release(mut self) -> Result<(), PluginError> {
+        self.op.release().into_result()
+    }
+    /// The per-channel table of a composable point effect.
+    pub fn table(&self) -> Option<&point::Table> {
+        self.facts.table.as_slice().try_into().ok()
+    }
+    /// The colour matrix of a composable point effect.
+    pub fn matrix(&self) -> Option<[[f32; 4]; 3]> {
+        point::matrix_from_slice(&self.facts.matrix)
+    }
+}
+
 /// Prepares `info` for inputs of `sizes`.
 pub fn prepare(
     info: &EffectInfo,
     params: &[fxchain_plugin_api::ParamValue],
     sizes: &[Size],
     prep: &PrepareInfo,
-) -> Result<PreparedOpBox, fxchain_plugin_api::PluginError> {
+) -> Result<PreparedStep, PluginError> {
     let module = info.library.module();
     let values: RVec<ParamValueNE> = params.iter().cloned().map(ParamValueNE::new).collect();
-    (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()
+    let Prepared { op, facts } =
+        (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()?;
+    Ok(PreparedStep { op, facts })
+}
+
+/// Prepares one step and checks what it declared: an output size within the limits, one
+/// footprint per input, a point effect keeping its size.
+pub fn prepare_step(
+    step: &Step,
+    info: &EffectInfo,
+    sizes: &[Size],
+    prep: &PrepareInfo,
+) -> Result<PreparedStep, RunError> {
+    let prepared = prepare(info, &step.params, sizes, prep).map_err(|e| plugin_error(step, info, e))?;
+    let bad = |message: String| RunError::BadPlan { step: step.label(), effect: info.id.clone(), message };
+    let out = prepared.facts.output;
+    if out.width == 0 || out.height == 0 || out.width > MAX_SIDE || out.height > MAX_SIDE || out.pixels() > MAX_PIXELS {
+        return Err(bad(format!(
+            "the plugin asks for a {}x{} output; each side must be in 1..={MAX_SIDE} and at most {MAX_PIXELS} pixels",
+            out.width, out.height
+        )));
+    }
+    if info.kind != EffectKind::GENERATOR && prepared.facts.footprints.len() != sizes.len() {
+        return Err(bad(format!(
+            "the plugin declared {} footprints for {} inputs",
+            prepared.facts.footprints.len(),
+            sizes.len()
+        )));
+    }
+    if is_point(info) && sizes.first() != Some(&out) {
+        return Err(bad(format!("a point effect must keep the size {:?}, it asks for {out:?}", sizes.first())));
+    }
+    Ok(prepared)
+}
+
+fn is_point(info: &EffectInfo) -> bool {
+    info.access == Access::POINT && info.kind == EffectKind::FILTER
 }
 
 /// Renders one step: `inputs` already in `format`.
@@ -161,32 +228,10 @@ pub fn render_step(
 ) -> Result<Frame, RunError> {
     let sizes: Vec<Size> = inputs.iter().map(|f| f.size()).collect();
     let prep = PrepareInfo { seed: step.seed, size: gen_size, format };
-    let op = prepare(info, &step.params, &sizes, &prep).map_err(|e| plugin_error(step, info, e))?;
-    let out_size = op.output_size();
-    if out_size.width == 0
-        || out_size.height == 0
-        || out_size.width > MAX_SIDE
-        || out_size.height > MAX_SIDE
-        || out_size.pixels() > MAX_PIXELS
-    {
-        return Err(RunError::BadPlan {
-            step: step.label(),
-            effect: info.id.clone(),
-            message: format!(
-                "the plugin asks for a {}x{} output; each side must be in 1..={MAX_SIDE} and at most {MAX_PIXELS} pixels",
-                out_size.width, out_size.height
-            ),
-        });
-    }
-    let in_place = info.access == Access::POINT && info.kind == EffectKind::FILTER;
+    let prepared = prepare_step(step, info, &sizes, &prep)?;
+    let out_size = prepared.facts.output;
+    let in_place = is_point(info);
     let mut out = if in_place {
-        if sizes[0] != out_size {
-            return Err(RunError::BadPlan {
-                step: step.label(),
-                effect: info.id.clone(),
-                message: format!("a point effect must keep the size {:?}, it asks for {:?}", sizes[0], out_size),
-            });
-        }
         let input = inputs.pop().expect("one input");
         // Run in place when nothing else holds the input; otherwise on a copy.
         Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone())
@@ -195,39 +240,80 @@ pub fn render_step(
     };
     let rows = band_rows_for(out_size, out.stride(), band_rows, in_place);
     let ctx = RenderCtx { seed: step.seed, size: out_size };
-    let run_band = |band: FrameMut<'_>| -> Result<bool, RunError> {
-        let band_rows = band.rows;
-        let result = if in_place {
-            op.render_band(RSlice::from_slice(&[]), band, &ctx)
+    let footprints = &prepared.facts.footprints;
+    let run_band = |band: FrameMut<'_>| -> Result<(), RunError> {
+        let views: Vec<FrameRef<'_>> = if in_place {
+            Vec::new()
         } else {
-            let views: Vec<_> = inputs
+            inputs
                 .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let r = op.input_rows(i as u32, band_rows);
-                    f.view(Rows::new(r.start.min(r.end), r.end))
-                })
-                .collect();
-            op.render_band(RSlice::from_slice(&views), band, &ctx)
+                .zip(footprints.iter())
+                .map(|(f, fp)| f.view(fp.input_rows(band.rows, out_size.width, f.size().height)))
+                .collect()
         };
-        result.into_result().map_err(|e| plugin_error(step, info, e))?;
-        Ok(true)
+        prepared.render(&views, band, &ctx).map_err(|e| plugin_error(step, info, e))
     };
     let span = tracing::Span::current();
-    let bands = out.bands_mut(rows);
-    bands
+    out.bands_mut(rows)
         .into_par_iter()
         .map(|b| {
             let _band = tracing::trace_span!(parent: &span, "band", rows = b.rows.start).entered();
             run_band(b)
         })
-        .collect::<Result<Vec<bool>, RunError>>()?;
+        .collect::<Result<Vec<()>, RunError>>()?;
+    prepared.release().map_err(|e| plugin_error(step, info, e))?;
     out.detect_opaque();
     Ok(out)
 }
 
+/// One segment of a fused run of point steps: composed tables and colour matrices run by the
+/// host, or a plugin call.
+enum Segment {
+    Composed(point::Program),
+    Call(usize),
+}
+
+/// How a fused run of point steps executes. On 8-bit frames, consecutive steps that are tables
+/// or colour matrices become one [`point::Program`] (tables composed into one, matrices applied
+/// in the same pass with the rounding of each step), run with the same loops the plugins render
+/// them with, so the pixels are those of the steps run one after the other; other steps are
+/// plugin calls. Float frames call every step, as the row functions are the reference there.
+fn segments(ops: &[PreparedStep], format: PixelFormat) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let mut pending: Vec<point::Stage> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let stage = match (format == PixelFormat::RGBA8, op.table(), op.matrix()) {
+            (true, Some(t), _) => Some(point::Stage::Table(Box::new(*t))),
+            (true, None, Some(m)) => Some(point::Stage::Matrix(m)),
+            _ => None,
+        };
+        match stage {
+            Some(s) => pending.push(s),
+            None => {
+                if !pending.is_empty() {
+                    out.push(Segment::Composed(point::Program::new(pending.drain(..))));
+                }
+                out.push(Segment::Call(i));
+            }
+        }
+    }
+    if !pending.is_empty() {
+        out.push(Segment::Composed(point::Program::new(pending)));
+    }
+    out
+}
+
+/// Whether every pixel of the band's rows is opaque.
+fn band_is_opaque(chunk: &[u8], stride: usize, width: u32, rows: Rows, format: PixelFormat) -> bool {
+    let row_bytes = width as usize * format.bytes_per_pixel();
+    chunk.chunks(stride).take(rows.len() as usize).all(|r| match format {
+        PixelFormat::RGBA8 => point::row_is_opaque::<Rgba8>(bytemuck::cast_slice(&r[..row_bytes])),
+        _ => point::row_is_opaque::<RgbaF32>(bytemuck::cast_slice(&r[..row_bytes])),
+    })
+}
+
 /// Renders consecutive point steps on `input` in one pass: each band goes through every step
-/// while it is in cache.
+/// while it is in cache, composed where the steps describe themselves as tables or matrices.
 pub fn render_fused(
     steps: &[(&Step, &EffectInfo)],
     input: Arc<Frame>,
@@ -238,46 +324,83 @@ pub fn render_fused(
     let mut ops = Vec::with_capacity(steps.len());
     for (step, info) in steps {
         let prep = PrepareInfo { seed: step.seed, size, format };
-        let op = prepare(info, &step.params, &[size], &prep).map_err(|e| plugin_error(step, info, e))?;
-        if op.output_size() != size {
-            return Err(RunError::BadPlan {
-                step: step.label(),
-                effect: info.id.clone(),
-                message: format!("a point effect must keep the size {size:?}, it asks for {:?}", op.output_size()),
-            });
-        }
-        ops.push(op);
+        ops.push(prepare_step(step, info, &[size], &prep)?);
     }
-    let mut out = Arc::try_unwrap(input).unwrap_or_else(|shared| (*shared).clone());
+    let program = segments(&ops, format);
+    let opaque_in = input.is_opaque();
+    // A composed first segment reads the input and writes a new frame, so a shared input is not
+    // copied first; otherwise the run works in place (on a copy when the input is shared).
+    let (mut out, src) = match (&program[0], Arc::try_unwrap(input)) {
+        (_, Ok(own)) => (own, None),
+        (Segment::Composed(_), Err(shared)) => (Frame::new_uninit(size, format), Some(shared)),
+        (Segment::Call(_), Err(shared)) => ((*shared).clone(), None),
+    };
     let rows = band_rows_for(size, out.stride(), band_rows, true);
-    let (stride, opaque) = (out.stride(), out.is_opaque());
+    let stride = out.stride();
+    let band_bytes = stride * rows as usize;
     let span = tracing::Span::current();
-    out.bytes_mut()
-        .par_chunks_mut(stride * rows as usize)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let _band = tracing::trace_span!(parent: &span, "fused band", rows = i as u32 * rows).entered();
-            let start = i as u32 * rows;
-            let band = Rows::new(start, (start + rows).min(size.height));
-            for ((step, info), op) in steps.iter().zip(&ops) {
-                let frame = FrameMut {
-                    data: (&mut *chunk).into(),
-                    width: size.width,
-                    height: size.height,
-                    stride: stride as u32,
-                    rows: band,
-                    format,
-                    opaque,
-                };
-                let ctx = RenderCtx { seed: step.seed, size };
-                op.render_band(RSlice::from_slice(&[]), frame, &ctx)
-                    .into_result()
-                    .map_err(|e| plugin_error(step, info, e))?;
+    let run_band = |i: usize, chunk: &mut [u8], src: Option<&[u8]>| -> Result<(), RunError> {
+        let _band = tracing::trace_span!(parent: &span, "fused band", rows = i as u32 * rows).entered();
+        let start = i as u32 * rows;
+        let band = Rows::new(start, (start + rows).min(size.height));
+        // What the next plugin call receives: the opaque flag of the pixels as they are now.
+        let mut opaque = Some(opaque_in);
+        for (n, seg) in program.iter().enumerate() {
+            match seg {
+                Segment::Composed(p) => {
+                    let row_bytes = size.width as usize * 4;
+                    match src.filter(|_| n == 0) {
+                        Some(src) => {
+                            for (d, s) in chunk.chunks_mut(stride).zip(src.chunks(stride)).take(band.len() as usize) {
+                                p.run(
+                                    bytemuck::cast_slice(&s[..row_bytes]),
+                                    bytemuck::cast_slice_mut(&mut d[..row_bytes]),
+                                );
+                            }
+                        }
+                        None => {
+                            for d in chunk.chunks_mut(stride).take(band.len() as usize) {
+                                p.run_in_place(bytemuck::cast_slice_mut(&mut d[..row_bytes]));
+                            }
+                        }
+                    }
+                    opaque = opaque.map(|o| o && p.keeps_opaque());
+                }
+                Segment::Call(k) => {
+                    let (step, info) = steps[*k];
+                    let known = opaque.unwrap_or_else(|| band_is_opaque(chunk, stride, size.width, band, format));
+                    let frame = FrameMut {
+                        data: (&mut *chunk).into(),
+                        width: size.width,
+                        height: size.height,
+                        stride: stride as u32,
+                        rows: band,
+                        format,
+                        opaque: known,
+                    };
+                    let ctx = RenderCtx { seed: step.seed, size };
+                    ops[*k].render(&[], frame, &ctx).map_err(|e| plugin_error(step, info, e))?;
+                    // A plugin call may change alpha: look again if another call follows.
+                    opaque = None;
+                }
             }
-            Ok(())
-        })
-        .collect::<Result<Vec<()>, RunError>>()?;
-    out.detect_opaque();
+        }
+        Ok(())
+    };
+    let bands = out.bytes_mut().par_chunks_mut(band_bytes).enumerate();
+    match &src {
+        Some(src) => bands.zip(src.bytes().par_chunks(band_bytes)).try_for_each(|((i, d), s)| run_band(i, d, Some(s))),
+        None => bands.try_for_each(|(i, d)| run_band(i, d, None)),
+    }?;
+    for (op, (step, info)) in ops.into_iter().zip(steps) {
+        op.release().map_err(|e| plugin_error(step, info, e))?;
+    }
+    let ends_composed = matches!(program.last(), Some(Segment::Composed(_)));
+    if opaque_in && program.iter().all(|s| matches!(s, Segment::Composed(p) if p.keeps_opaque())) && ends_composed {
+        out.set_opaque(true);
+    } else {
+        out.detect_opaque();
+    }
     Ok(out)
 }
 
@@ -525,7 +648,9 @@ pub fn render(
         }
         let frames: Vec<Arc<Frame>> =
             frames.into_iter().map(|f| if f.format() == format { f } else { Arc::new(f.convert(format)) }).collect();
-        let out = if members.len() == 1 {
+        // Point steps, alone or fused, take the point pass: a composable one reads a shared input
+        // and writes a new frame instead of copying the input first.
+        let out = if members.len() == 1 && !is_point(&info) {
             render_step(step, &info, frames, format, gen_size, options.band_rows)?
         } else {
             let list: Vec<(&Step, &EffectInfo)> =

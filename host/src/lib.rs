@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod cache;
 pub mod chain;
+pub mod contract;
 pub mod error;
 pub mod exec;
 pub mod frame;

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use fxchain_plugin_api::abi::{EffectDescriptorRef, ParamSpecRef, PluginModuleRef};
-use fxchain_plugin_api::{Access, EffectKind, FormatSet, ParamKind, ParamValue, PixelFormat, Tier};
+use fxchain_plugin_api::abi::{EffectDescriptorRef, ExpectKind, ParamSpecRef, PluginModuleRef, TestSpec};
+use fxchain_plugin_api::{Access, EffectKind, FormatSet, ParamKind, ParamValue, PixelFormat, Size, Tier};
 
 use crate::error::LoadError;
 
@@ -98,6 +98,8 @@ pub struct EffectInfo {
     pub doc: String,
     /// Parameters in ABI order.
     pub params: Vec<ParamInfo>,
+    /// Test cases the effect declares (run by `plugins test` and before a hot reload).
+    pub tests: Vec<TestCase>,
     /// Index in the library's effect list.
     pub index: u32,
     /// The library that exports it.
@@ -181,28 +183,49 @@ fn summarize_abi_report(text: &str) -> String {
     }
 }
 
+/// `0.2` of `0.2.5`.
+fn api_minor(version: &str) -> String {
+    version.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// The message for a library built against another minor of the plugin API.
+fn version_mismatch(actual: &str) -> String {
+    let ours = api_minor(fxchain_plugin_api::abi::ABI_VERSION);
+    format!(
+        "built against fxchain-plugin-api {actual}; this fxchain loads {ours}.x plugins: rebuild it against {ours} \
+         (see docs/plugin-api-0.2.md); no restart is needed, a rebuilt library is picked up by `watch`"
+    )
+}
+
 fn classify(path: &Path, err: LibraryError) -> LoadError {
     let path = path.to_path_buf();
     match err {
         LibraryError::OpenError { .. } => LoadError::NotALibrary { path, reason: err.to_string() },
         LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
-        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => LoadError::IncompatibleAbi {
-            path,
-            reason: format!(
-                "built against fxchain-plugin-api {actual_version}, this host uses {expected_version}; rebuild the plugin"
-            ),
-        },
+        LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+            tracing::debug!(target: "fxchain::loader", "{}: {err}", path.display());
+            LoadError::IncompatibleAbi { path, reason: version_mismatch(&actual_version.to_string()) }
+        }
         LibraryError::AbiInstability(ref report) => {
             let full = report.to_string();
             tracing::debug!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
+            // abi_stable remembers the layout of every prefix type it has checked in this process,
+            // so only a layout that changed after this process saw the old one needs a restart.
             let restart = full.contains("prefix") && full.contains("mismatched");
             LoadError::IncompatibleAbi {
                 path,
-                reason: format!(
-                    "its plugin API does not match this host's{}:\n{}",
-                    if restart { " (a restart of the host may be needed)" } else { "" },
-                    summarize_abi_report(&full)
-                ),
+                reason: if restart {
+                    "its plugin API layout changed since this process loaded an earlier build of it: restart \
+                     fxchain to load it (run with -v for abi_stable's report)"
+                        .to_string()
+                } else {
+                    format!(
+                        "its plugin API layout does not match this fxchain's although both are {}.x: rebuild it \
+                         against this fxchain's plugin-api (run with -v for abi_stable's report; first lines: {})",
+                        api_minor(fxchain_plugin_api::abi::ABI_VERSION),
+                        summarize_abi_report(&full).lines().next().unwrap_or_default().trim()
+                    )
+                },
             }
         }
         other => LoadError::Rejected { path, reason: other.to_string() },
@@ -271,6 +294,67 @@ fn read_param(p: ParamSpecRef) -> Result<ParamInfo, String> {
     })
 }
 
+/// A test case declared by an effect (the host-side copy of [`TestSpec`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCase {
+    /// Name, unique within the effect.
+    pub name: String,
+    /// Parameters as a RON map.
+    pub params: String,
+    /// Size of the generated inputs (a generator's output size).
+    pub size: Size,
+    /// Seed of the inputs and of the step.
+    pub seed: u64,
+    /// Format rendered.
+    pub format: PixelFormat,
+    /// Embedded 8-bit RGBA input, or empty for generated inputs.
+    pub input: Vec<u8>,
+    /// What is checked.
+    pub expect: Expect,
+}
+
+/// What a [`TestCase`] checks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    /// The 8-bit output's BLAKE3 hash starts with this hex prefix.
+    Hash(String),
+    /// The output is within `min_db` PSNR of `reference` on the same case.
+    Psnr {
+        /// Effect compared against.
+        reference: String,
+        /// Lowest acceptable PSNR.
+        min_db: f64,
+    },
+}
+
+fn read_test(id: &str, t: &TestSpec) -> Result<TestCase, String> {
+    let expect = match t.expect {
+        ExpectKind::HASH => Expect::Hash(t.hash.to_string()),
+        ExpectKind::PSNR => Expect::Psnr { reference: t.reference.to_string(), min_db: t.min_db },
+        other => {
+            return Err(format!("test case `{}` of `{id}` expects {other}, which this host does not know", t.name))
+        }
+    };
+    if !t.input.is_empty() && t.input.len() as u64 != t.size.pixels() * 4 {
+        return Err(format!(
+            "test case `{}` of `{id}` embeds {} bytes, not the {}x{}x4 its size needs",
+            t.name,
+            t.input.len(),
+            t.size.width,
+            t.size.height
+        ));
+    }
+    Ok(TestCase {
+        name: t.name.to_string(),
+        params: t.params.to_string(),
+        size: t.size,
+        seed: t.seed,
+        format: t.format,
+        input: t.input.to_vec(),
+        expect,
+    })
+}
+
 fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Result<EffectInfo, String> {
     let id = d.id().to_string();
     if d.kind().name().is_none() || d.access().name().is_none() || d.tier().name().is_none() {
@@ -281,6 +365,7 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
     }
     let params = d.params().iter().map(|p| read_param(*p)).collect::<Result<Vec<_>, _>>()?;
     let variant_of = d.variant_of().to_string();
+    let tests = d.tests().iter().map(|t| read_test(&id, t)).collect::<Result<Vec<_>, _>>()?;
     Ok(EffectInfo {
         id,
         kind: d.kind(),
@@ -294,6 +379,7 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
         summary: d.summary().to_string(),
         doc: d.doc().to_string(),
         params,
+        tests,
         index,
         library: library.clone(),
     })

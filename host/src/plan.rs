@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use fxchain_plugin_api::abi::PrepareInfo;
 use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Size, Tier};
 
-use crate::chain::{Chain, Precision, Source};
+use crate::chain::{Chain, Precision, Source, Step};
 use crate::error::RunError;
-use crate::exec::{prepare, Plan};
+use crate::exec::{prepare_step, Plan};
 use crate::registry::Registry;
 
 /// One node of an explained plan.
@@ -34,6 +34,9 @@ pub struct PlanRow {
     pub inputs: Vec<String>,
     /// Runs in one band pass with the next step.
     pub fused_with_next: bool,
+    /// In a fused run, run by the host as a composed table or colour matrix (`"table"`,
+    /// `"matrix"`) instead of a plugin call; consecutive tables become one.
+    pub composed: Option<&'static str>,
     /// Depth in the graph: nodes of the same depth do not depend on each other.
     pub level: usize,
     /// Cacheable (deterministic effect), with the structural part of its cache key.
@@ -57,31 +60,54 @@ pub fn sizes(
     quality: Tier,
     default_size: Size,
 ) -> Result<Vec<Option<Size>>, RunError> {
+    Ok(node_facts(chain, registry, inputs, quality, default_size)?.into_iter().map(|f| f.map(|f| f.0)).collect())
+}
+
+/// What preparing a step says that explain shows: its output size and, for a composable point
+/// step rendering 8-bit frames, the form the host composes it in (`"table"` or `"matrix"`).
+type NodeFacts = (Size, Option<&'static str>);
+
+/// The [`NodeFacts`] of every step (`None` for steps no output needs).
+fn node_facts(
+    chain: &Chain,
+    registry: &Registry,
+    inputs: &HashMap<String, Size>,
+    quality: Tier,
+    default_size: Size,
+) -> Result<Vec<Option<NodeFacts>>, RunError> {
     let plan = Plan::new(chain, registry, quality, preferred(chain), false)?;
     let gen_size =
         chain.size.or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).copied()).unwrap_or(default_size);
-    let mut out: Vec<Option<Size>> = vec![None; chain.steps.len()];
+    let mut out: Vec<Option<NodeFacts>> = vec![None; chain.steps.len()];
     for (i, step) in chain.steps.iter().enumerate() {
         let ins: Vec<Size> = step
             .inputs
             .iter()
             .filter_map(|s| match s {
                 Source::Input(n) => inputs.get(n).copied(),
-                Source::Step(j) => out[*j],
+                Source::Step(j) => out[*j].map(|f| f.0),
             })
             .collect();
         out[i] = match &plan.nodes[i] {
-            None => ins.first().copied(),
+            None => ins.first().map(|s| (*s, None)),
             Some((info, format)) => {
                 let prep = PrepareInfo { seed: step.seed, size: gen_size, format: *format };
-                let op = prepare(info, &step.params, &ins, &prep).map_err(|e| RunError::Plugin {
+                let op = prepare_step(step, info, &ins, &prep)?;
+                let size = op.facts.output;
+                let eight = *format == PixelFormat::RGBA8;
+                let form = match (op.table().is_some(), op.matrix().is_some()) {
+                    (true, _) if eight => Some("table"),
+                    (_, true) if eight => Some("matrix"),
+                    _ => None,
+                };
+                op.release().map_err(|e| RunError::Plugin {
                     step: step.label(),
                     effect: info.id.clone(),
                     library: info.library.name.clone(),
                     panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
                     message: e.to_string(),
                 })?;
-                Some(op.output_size())
+                Some((size, form))
             }
         };
     }
@@ -98,7 +124,7 @@ pub fn explain(
 ) -> Result<Vec<PlanRow>, RunError> {
     let quality = quality.unwrap_or(chain.quality);
     let plan = Plan::new(chain, registry, quality, preferred(chain), fuse)?;
-    let sizes = sizes(chain, registry, inputs, quality, Size::new(512, 512))?;
+    let facts = node_facts(chain, registry, inputs, quality, Size::new(512, 512))?;
     let mut level = vec![0usize; chain.steps.len()];
     let mut rows = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
@@ -112,7 +138,9 @@ pub fn explain(
                 Source::Step(j) => chain.steps[*j].label(),
             })
             .collect();
-        let size = sizes[i].map(|s| (s.width, s.height)).unwrap_or((0, 0));
+        let size = facts[i].map(|s| (s.0.width, s.0.height)).unwrap_or((0, 0));
+        let in_fused_run = plan.fused_with_next[i] || (i > 0 && plan.fused_with_next[i - 1]);
+        let composed = facts[i].and_then(|f| f.1).filter(|_| in_fused_run);
         let skipped = if !plan.needed[i] {
             Some("not needed by any output")
         } else if !step.enabled {
@@ -149,6 +177,7 @@ pub fn explain(
             size,
             inputs: input_names,
             fused_with_next: plan.fused_with_next[i],
+            composed,
             level: level[i],
             cache_key: key,
             skipped,
@@ -206,38 +235,85 @@ pub fn optimize(
             }
         }
         let Some((head, j)) = change else { return Ok(c) };
-        // New order: j, then head..j-1. Rewire: j reads head's input; head reads j; the readers
-        // of j read j-1.
-        let head_input = c.steps[head].inputs.clone();
-        let mut order: Vec<usize> = (0..c.steps.len()).collect();
-        let moved = order.remove(j);
-        order.insert(head, moved);
-        let mut position = vec![0usize; order.len()];
-        for (new, &old) in order.iter().enumerate() {
-            position[old] = new;
-        }
-        let remap = |s: &Source, me: usize| -> Source {
-            match s {
-                Source::Step(k) if *k == j && me != head => Source::Step(position[j - 1]),
-                Source::Step(k) => Source::Step(position[*k]),
-                other => other.clone(),
-            }
-        };
-        let mut steps = Vec::with_capacity(c.steps.len());
-        for &old in &order {
-            let mut s = c.steps[old].clone();
-            s.inputs = if old == j {
-                head_input.iter().map(|x| remap(x, old)).collect()
-            } else if old == head {
-                vec![Source::Step(position[j])]
-            } else {
-                s.inputs.iter().map(|x| remap(x, old)).collect()
-            };
-            s.index = steps.len();
-            steps.push(s);
-        }
-        c.outputs = c.outputs.iter().map(|&o| if o == j { position[j - 1] } else { position[o] }).collect();
-        c.steps = steps;
+        (c.steps, c.outputs) = move_ahead(&c.steps, &c.outputs, head, j);
         tracing::debug!(target: "fxchain::plan", "optimizer moved step {} ahead of {}", j + 1, head + 1);
+    }
+}
+
+/// Moves step `j` ahead of the run of steps `head..j` that feeds it (each step of the run reading
+/// the one before, `head` reading whatever it reads), rewiring every reference: `j` reads
+/// `head`'s input, `head` reads `j`, and the readers of `j` (steps and outputs) read the last step
+/// of the run. Returns the new steps (with their indices renumbered) and outputs.
+fn move_ahead(steps: &[Step], outputs: &[usize], head: usize, j: usize) -> (Vec<Step>, Vec<usize>) {
+    let head_input = steps[head].inputs.clone();
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    let moved = order.remove(j);
+    order.insert(head, moved);
+    let mut position = vec![0usize; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        position[old] = new;
+    }
+    let remap = |s: &Source, me: usize| -> Source {
+        match s {
+            Source::Step(k) if *k == j && me != head => Source::Step(position[j - 1]),
+            Source::Step(k) => Source::Step(position[*k]),
+            other => other.clone(),
+        }
+    };
+    let mut out = Vec::with_capacity(steps.len());
+    for &old in &order {
+        let mut s = steps[old].clone();
+        s.inputs = if old == j {
+            head_input.iter().map(|x| remap(x, old)).collect()
+        } else if old == head {
+            vec![Source::Step(position[j])]
+        } else {
+            s.inputs.iter().map(|x| remap(x, old)).collect()
+        };
+        s.index = out.len();
+        out.push(s);
+    }
+    let outputs = outputs.iter().map(|&o| if o == j { position[j - 1] } else { position[o] }).collect();
+    (out, outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(effect: &str, inputs: Vec<Source>) -> Step {
+        Step {
+            index: 0,
+            id: None,
+            effect: effect.into(),
+            params: Vec::new(),
+            enabled: true,
+            inputs,
+            quality: None,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn moving_a_shrink_ahead_of_its_point_run_rewires_every_reader() {
+        use Source::{Input, Step as S};
+        // input -> a -> b -> resize -> c, and d also reads resize; outputs: c and resize.
+        let steps = vec![
+            step("a", vec![Input("input".into())]),
+            step("b", vec![S(0)]),
+            step("resize", vec![S(1)]),
+            step("c", vec![S(2)]),
+            step("d", vec![S(2), S(0)]),
+        ];
+        let (out, outputs) = move_ahead(&steps, &[3, 2], 0, 2);
+        let names: Vec<&str> = out.iter().map(|s| s.effect.as_str()).collect();
+        assert_eq!(names, ["resize", "a", "b", "c", "d"]);
+        assert_eq!(out.iter().map(|s| s.index).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        assert_eq!(out[0].inputs, [Input("input".into())], "resize reads what the run read");
+        assert_eq!(out[1].inputs, [S(0)], "the run's head reads resize");
+        assert_eq!(out[2].inputs, [S(1)]);
+        assert_eq!(out[3].inputs, [S(2)], "a reader of resize reads the run's end");
+        assert_eq!(out[4].inputs, [S(2), S(1)], "other references follow their step");
+        assert_eq!(outputs, [3, 2]);
     }
 }

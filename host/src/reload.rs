@@ -13,6 +13,7 @@ use fxchain_plugin_api::{EffectKind, PixelFormat, Size};
 use notify::{RecursiveMode, Watcher};
 
 use crate::chain::Step;
+use crate::contract;
 use crate::error::LoadError;
 use crate::exec::render_step;
 use crate::loader::{self, EffectInfo, Library};
@@ -239,7 +240,11 @@ impl LiveRegistry {
         if let Err(reason) = self.check(&current, old.as_ref(), &library, &effects) {
             return self.publish(ReloadEvent::Rejected { path, reason });
         }
+        let ids: Vec<String> = effects.iter().map(|e| e.id.clone()).collect();
         let next = current.with_library(&path, library.clone(), effects);
+        if let Err(reason) = run_declared_cases(&next, &ids) {
+            return self.publish(ReloadEvent::Rejected { path, reason });
+        }
         if let Some(accept) = self.acceptor.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
             if let Err(reason) = accept(&next) {
                 return self.publish(ReloadEvent::Rejected { path, reason });
@@ -328,6 +333,18 @@ impl LiveRegistry {
             .expect("spawn the reload thread");
         Ok(watcher)
     }
+}
+
+/// Runs the declared test cases of effects `ids` in `registry` (the candidate snapshot, so a
+/// PSNR case compares against the effect it names as it would then be loaded).
+fn run_declared_cases(registry: &Registry, ids: &[String]) -> Result<(), String> {
+    for id in ids {
+        let Some(effect) = registry.effect(id) else { continue };
+        if let Some(bad) = effect.tests.iter().map(|c| contract::run_case(registry, effect, c)).find(|r| !r.passed) {
+            return Err(format!("test case `{}` of `{}` failed: {}", bad.case, bad.effect, bad.detail));
+        }
+    }
+    Ok(())
 }
 
 /// Renders `effect` with default parameters on a small probe.

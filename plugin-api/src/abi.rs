@@ -12,7 +12,8 @@
 //!   appended after `last_prefix_field` in a patch release; an older library then reads them as
 //!   `None` through the generated accessors.
 //! - [`PreparedOp`] is a `#[sabi_trait]` with `last_prefix_field` on its last method, so methods may
-//!   be appended the same way.
+//!   be appended the same way. [`OpFacts`], [`Footprint`] and [`TestSpec`] are fixed for a minor
+//!   version: later facts arrive as appended methods or descriptor fields.
 //! - Tags that may gain values ([`EffectKind`], [`Access`], [`Tier`], [`PixelFormat`],
 //!   [`ParamKind`], [`ErrorKind`]) are open integer newtypes: an unknown value from a newer library
 //!   is rejected by the host with a message instead of being undefined behaviour.
@@ -79,7 +80,7 @@ open_tag! {
     Access {
         /// Only the same pixel of the input: rendered in place, can be fused.
         POINT = 0 => "point",
-        /// A bounded neighbourhood (the rows are given by [`PreparedOp::input_rows`]).
+        /// A bounded neighbourhood (the rows follow from the effect's [`Footprint`]).
         AREA = 1 => "area",
         /// Any pixel of the input (geometry, global statistics).
         GLOBAL = 2 => "global",
@@ -304,7 +305,7 @@ pub struct ParamSpec {
     pub choices: RSlice<'static, RStr<'static>>,
     /// Documentation for people.
     ///
-    /// This is the last field of version 0.1; new fields go after it and read as `Option`
+    /// This is the last field of version 0.2; new fields go after it and read as `Option`
     /// from libraries built against an older API.
     #[sabi(last_prefix_field)]
     pub doc: RStr<'static>,
@@ -338,10 +339,12 @@ pub struct EffectDescriptor {
     /// Longer documentation.
     pub doc: RStr<'static>,
     /// Parameters, in the order their values are passed to `prepare`.
-    ///
-    /// This is the last field of version 0.1; new fields go after it.
-    #[sabi(last_prefix_field)]
     pub params: RSlice<'static, ParamSpecRef>,
+    /// Test cases the host runs before trusting the effect.
+    ///
+    /// This is the last field of version 0.2; new fields go after it.
+    #[sabi(last_prefix_field)]
+    pub tests: RSlice<'static, TestSpec>,
 }
 
 /// Describes the library as a whole.
@@ -418,33 +421,212 @@ pub struct FrameMut<'a> {
     pub opaque: bool,
 }
 
+/// How the input rows an output band needs follow from the output rows. An effect declares it
+/// once per image (inside the guard); the host derives from it the input rows of every band, so
+/// no plugin code runs per band to ask.
+#[repr(C)]
+#[derive(StableAbi, Copy, Clone, Debug, PartialEq)]
+pub struct Footprint {
+    /// Which rule applies.
+    pub kind: FootprintKind,
+    /// For [`FootprintKind::RADIUS`]: rows read above and below each output row.
+    pub radius: u32,
+    /// For [`FootprintKind::RADIUS`]: the border wraps around, so bands near an edge read rows at
+    /// the other end of the image.
+    pub wrap: bool,
+    /// For [`FootprintKind::MAP`]: the input row read for output pixel `(x, y)` is
+    /// `map_x * x + map_y * y + map_offset` (pixel centres at `+0.5`), widened by `support`.
+    pub map_x: f64,
+    /// See [`Footprint::map_x`].
+    pub map_y: f64,
+    /// See [`Footprint::map_x`].
+    pub map_offset: f64,
+    /// See [`Footprint::map_x`]: rows read on each side of the mapped position.
+    pub support: f64,
+}
+
+open_tag! {
+    /// The rule of a [`Footprint`].
+    FootprintKind {
+        /// Output row `y` reads input row `y` only.
+        SAME = 0 => "same rows",
+        /// Output row `y` reads input rows `y - radius ..= y + radius`.
+        RADIUS = 1 => "radius",
+        /// Every output row may read any input row.
+        WHOLE = 2 => "whole image",
+        /// Output rows read the rows an affine map sends them to (resize, rotation).
+        MAP = 3 => "mapped",
+    }
+}
+
+impl Footprint {
+    const EMPTY: Footprint = Footprint {
+        kind: FootprintKind::SAME,
+        radius: 0,
+        wrap: false,
+        map_x: 0.0,
+        map_y: 0.0,
+        map_offset: 0.0,
+        support: 0.0,
+    };
+    /// Output row `y` reads input row `y` only (point effects, most compositors).
+    pub const SAME: Footprint = Footprint::EMPTY;
+    /// Every output row may read any input row (vertical flips, global statistics).
+    pub const WHOLE: Footprint = Footprint { kind: FootprintKind::WHOLE, ..Footprint::EMPTY };
+
+    /// Rows within `radius` of the output row, read with `border` outside the image.
+    pub const fn radius(radius: u32, border: crate::Border) -> Footprint {
+        Footprint {
+            kind: FootprintKind::RADIUS,
+            radius,
+            wrap: matches!(border, crate::Border::Wrap),
+            ..Footprint::EMPTY
+        }
+    }
+    /// Vertical resampling by `scale` input rows per output row, centres aligned (resize):
+    /// output row `y` reads around input row `(y + 0.5) * scale - 0.5`, `support` rows each side.
+    pub fn scale(scale: f64, support: f64) -> Footprint {
+        Footprint::map(0.0, scale, 0.5 * scale - 0.5, support)
+    }
+    /// Output pixel `(x, y)` reads around input row `map_x * x + map_y * y + map_offset`, within
+    /// `support` rows (the second row of an output-to-input affine map).
+    pub fn map(map_x: f64, map_y: f64, map_offset: f64, support: f64) -> Footprint {
+        Footprint { kind: FootprintKind::MAP, map_x, map_y, map_offset, support, ..Footprint::EMPTY }
+    }
+
+    /// The input rows (of an input `input_height` rows tall) that output rows `output` of an
+    /// output `output_width` wide read. The host calls this; it is exact for `SAME`, `RADIUS`
+    /// and `WHOLE`, and rounds outwards for `MAP`.
+    pub fn input_rows(&self, output: Rows, output_width: u32, input_height: u32) -> Rows {
+        let h = input_height;
+        if output.is_empty() || h == 0 {
+            return Rows::new(0, 0);
+        }
+        match self.kind {
+            FootprintKind::SAME => Rows::new(output.start.min(h), output.end.min(h)),
+            FootprintKind::RADIUS => {
+                if self.wrap && (output.start < self.radius || output.end.saturating_add(self.radius) > h) {
+                    Rows::new(0, h)
+                } else {
+                    let r = output.expand(self.radius, u32::MAX);
+                    Rows::new(r.start.min(h), r.end.min(h))
+                }
+            }
+            FootprintKind::MAP => {
+                let (y0, y1) = (output.start as f64, output.end as f64 - 1.0);
+                let x1 = output_width.saturating_sub(1) as f64;
+                let at = |x: f64, y: f64| self.map_x * x + self.map_y * y + self.map_offset;
+                let corners = [at(0.0, y0), at(x1, y0), at(0.0, y1), at(x1, y1)];
+                let lo = corners.iter().copied().fold(f64::INFINITY, f64::min) - self.support.abs();
+                let hi = corners.iter().copied().fold(f64::NEG_INFINITY, f64::max) + self.support.abs();
+                if !lo.is_finite() || !hi.is_finite() {
+                    return Rows::new(0, h);
+                }
+                let start = lo.floor().clamp(0.0, h as f64 - 1.0) as u32;
+                let end = (hi.ceil() + 1.0).clamp(start as f64 + 1.0, h as f64) as u32;
+                Rows::new(start, end)
+            }
+            _ => Rows::new(0, h),
+        }
+    }
+}
+
+/// What an effect prepared for one image tells the host, computed once inside the guard.
+///
+/// Its fields are fixed for API 0.2; later facts are added as methods appended to
+/// [`PreparedOp`].
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct OpFacts {
+    /// Size of the output image.
+    pub output: Size,
+    /// One footprint per input (empty for generators).
+    pub footprints: RVec<Footprint>,
+    /// For point effects that are a per-channel 8-bit table: 1024 bytes, the tables of R, G, B
+    /// and A one after the other; empty otherwise.
+    pub table: RVec<u8>,
+    /// For point effects that are an affine colour transform: 12 numbers, rows R, G, B of
+    /// `[r, g, b, offset]` applied to values in 0..1 (alpha is kept); empty otherwise.
+    pub matrix: RVec<f32>,
+}
+
 /// An effect prepared for one image: parameters parsed, sizes known, tables built.
 ///
 /// The host calls [`render_band`](PreparedOp::render_band) concurrently on disjoint bands, so the
-/// object is `Send + Sync` and only takes `&self`.
+/// object is `Send + Sync` and only takes `&self`. Every method, and dropping the object, runs
+/// inside the plugin's panic guard.
 #[sabi_trait]
 pub trait PreparedOp: Send + Sync {
-    /// Size of the output image.
-    fn output_size(&self) -> Size;
-
-    /// The rows of input `input` needed to render output rows `output`.
-    fn input_rows(&self, input: u32, output: Rows) -> Rows;
-
     /// Renders the rows `output.rows`. For point effects `output` already holds the input pixels
-    /// and `inputs` is empty; otherwise `inputs` has one view per input.
+    /// and `inputs` is empty; otherwise `inputs` has one view per input, holding the rows the
+    /// input's footprint names.
     ///
-    /// This is the last method of version 0.1; new methods go after it.
-    #[sabi(last_prefix_field)]
     fn render_band(
         &self,
         inputs: RSlice<'_, FrameRef<'_>>,
         output: FrameMut<'_>,
         ctx: &RenderCtx,
     ) -> RResult<(), PluginError>;
+
+    /// Drops the plugin's state for this image inside the guard, so a panic while dropping is
+    /// reported as an error of this image. The host calls it once after the last band; later
+    /// renders fail.
+    ///
+    /// This is the last method of version 0.2; new methods go after it.
+    #[sabi(last_prefix_field)]
+    fn release(&mut self) -> RResult<(), PluginError>;
 }
 
 /// A boxed [`PreparedOp`] as returned across the ABI.
 pub type PreparedOpBox = PreparedOp_TO<'static, RBox<()>>;
+
+/// What `prepare` returns: the op and its facts.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct Prepared {
+    /// The op, rendered band by band.
+    pub op: PreparedOpBox,
+    /// Its output size, footprints and composable forms.
+    pub facts: OpFacts,
+}
+
+open_tag! {
+    /// What a declared test case checks.
+    ExpectKind {
+        /// The 8-bit output, tightly packed RGBA, hashes (BLAKE3, hex prefix) to `hash`.
+        HASH = 0 => "hash",
+        /// The output is within `min_db` PSNR of effect `reference` run on the same case.
+        PSNR = 1 => "psnr",
+    }
+}
+
+/// A test case an effect declares; the host runs it in `fxchain plugins test` and before a hot
+/// reload swaps a library in.
+#[repr(C)]
+#[derive(StableAbi, Copy, Clone, Debug)]
+pub struct TestSpec {
+    /// Short name, unique within the effect.
+    pub name: RStr<'static>,
+    /// Parameters as a RON map (`{"sigma": 3.0}`), validated against the schema like a chain's.
+    pub params: RStr<'static>,
+    /// Size of the generated inputs (and of a generator's output).
+    pub size: Size,
+    /// Seed of the generated inputs and of the step.
+    pub seed: u64,
+    /// Format the case renders in.
+    pub format: PixelFormat,
+    /// An embedded 8-bit RGBA input of `size` (tightly packed) instead of a generated one; empty
+    /// for generated inputs.
+    pub input: RSlice<'static, u8>,
+    /// What is checked.
+    pub expect: ExpectKind,
+    /// For [`ExpectKind::HASH`]: the expected hex prefix.
+    pub hash: RStr<'static>,
+    /// For [`ExpectKind::PSNR`]: the effect compared against.
+    pub reference: RStr<'static>,
+    /// For [`ExpectKind::PSNR`]: the lowest acceptable PSNR in dB.
+    pub min_db: f64,
+}
 
 /// The root module every plugin library exports (through [`export_plugin!`](crate::export_plugin)).
 #[repr(C)]
@@ -458,7 +640,7 @@ pub struct PluginModule {
     /// Prepares effect `index` for one image. `params` are in schema order, validated and
     /// defaulted; `inputs` holds the size of each input.
     ///
-    /// This is the last field of version 0.1: the root module is append-only, new fields go
+    /// This is the last field of version 0.2: the root module is append-only, new fields go
     /// after it and read as `Option` when the library predates them.
     #[sabi(last_prefix_field)]
     pub prepare: extern "C" fn(
@@ -466,7 +648,7 @@ pub struct PluginModule {
         params: RVec<ParamValueNE>,
         inputs: RVec<Size>,
         info: &PrepareInfo,
-    ) -> RResult<PreparedOpBox, PluginError>,
+    ) -> RResult<Prepared, PluginError>,
 }
 
 impl RootModule for PluginModuleRef {
@@ -478,3 +660,40 @@ impl RootModule for PluginModuleRef {
 
 /// The ABI version this crate implements (its own crate version).
 pub const ABI_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Border;
+
+    #[test]
+    fn footprints_give_the_input_rows_of_a_band() {
+        let r = |a, b| Rows::new(a, b);
+        assert_eq!(Footprint::SAME.input_rows(r(3, 9), 10, 100), r(3, 9));
+        assert_eq!(Footprint::SAME.input_rows(r(90, 120), 10, 100), r(90, 100), "clamped to the input");
+        assert_eq!(Footprint::WHOLE.input_rows(r(3, 4), 10, 100), r(0, 100));
+        let blur = Footprint::radius(5, Border::Clamp);
+        assert_eq!(blur.input_rows(r(20, 30), 10, 100), r(15, 35));
+        assert_eq!(blur.input_rows(r(2, 30), 10, 100), r(0, 35));
+        assert_eq!(blur.input_rows(r(90, 100), 10, 100), r(85, 100));
+        let wrap = Footprint::radius(5, Border::Wrap);
+        assert_eq!(wrap.input_rows(r(20, 30), 10, 100), r(15, 35), "inside, wrapping reads nothing more");
+        assert_eq!(wrap.input_rows(r(2, 30), 10, 100), r(0, 100), "near an edge it reads the other end");
+        assert_eq!(blur.input_rows(r(5, 5), 10, 100), r(0, 0), "an empty band reads nothing");
+    }
+
+    #[test]
+    fn mapped_footprints_cover_the_mapped_rows_and_their_support() {
+        // Halving 100 rows to 50: output row y samples around input row 2y + 0.5.
+        let half = Footprint::scale(2.0, 3.0);
+        let rows = half.input_rows(Rows::new(10, 20), 8, 100);
+        assert!(rows.start <= 20 - 3 && rows.end > 39 + 3, "{rows:?}");
+        assert!(rows.start >= 15 && rows.end <= 45, "{rows:?}");
+        assert_eq!(half.input_rows(Rows::new(0, 50), 8, 100), Rows::new(0, 100));
+        // A rotation: the input row depends on x too, so the band's corners decide.
+        let rot = Footprint::map(0.5, 0.8, 0.0, 1.0);
+        let rows = rot.input_rows(Rows::new(10, 11), 40, 1000);
+        assert_eq!(rows, Rows::new(7, 30), "rows 8..=27.5 widened by 1 to 7..=28.5, and row 29 for its neighbour");
+        assert_eq!(Footprint::map(f64::NAN, 1.0, 0.0, 0.0).input_rows(Rows::new(1, 2), 4, 9), Rows::new(0, 9));
+    }
+}

@@ -6,15 +6,21 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use abi_stable::prefix_type::PrefixTypeTrait;
+use std::mem::ManuallyDrop;
+
+use abi_stable::library::{CheckTypeLayout, LibHeader, RootModule, RootModuleError, RootModuleResult};
+use abi_stable::marker_type::ErasedPrefix;
+use abi_stable::prefix_type::{PrefixRefTrait, PrefixTypeTrait};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RResult, RSlice, RStr, RVec};
 
 use crate::abi::*;
 use crate::image::{Band, Image};
+use crate::meta::{Meta, Test};
 use crate::params::{ParamDef, Params};
-use crate::pixel::{Rgba8, RgbaF32};
-use crate::traits::{Compositor, Filter, Generator, PointFilter};
+use crate::pixel::{Pixel, Rgba8, RgbaF32};
+use crate::point;
+use crate::traits::{ColorMatrix, Compositor, Curve, Filter, Generator, PointFilter};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -51,27 +57,40 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, Plugin
         Ok(Err(e)) => RErr(e),
         Err(_) => {
             let msg = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_else(|| "unknown panic".into());
-            RErr(PluginError::new(ErrorKind::PANICKED, format!("panicked: {msg}")))
+            RErr(PluginError::new(ErrorKind::PANICKED, msg))
         }
     }
 }
 
-/// Static facts about an effect, gathered from its trait constants.
-pub struct Meta {
-    id: &'static str,
+/// What the glue knows about an effect type: its metadata block, kind, inputs and schema.
+pub struct Described {
+    meta: Meta,
     kind: EffectKind,
-    inputs: (u32, u32),
-    variant_of: &'static str,
-    tier: Tier,
     access: Access,
-    formats: FormatSet,
-    deterministic: bool,
-    summary: &'static str,
-    doc: &'static str,
+    inputs: (u32, u32),
     params: Vec<ParamDef>,
 }
 
-impl Meta {
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+fn test_spec(t: &Test) -> TestSpec {
+    TestSpec {
+        name: t.name.into(),
+        params: t.params.into(),
+        size: t.size,
+        seed: t.seed,
+        format: t.format,
+        input: RSlice::from_slice(t.input),
+        expect: t.expect,
+        hash: t.hash.into(),
+        reference: t.reference.into(),
+        min_db: t.min_db,
+    }
+}
+
+impl Described {
     fn descriptor(&self) -> EffectDescriptorRef {
         // Descriptors live as long as the library, which is never unloaded, so they are leaked.
         let params: Vec<ParamSpecRef> = self
@@ -86,65 +105,102 @@ impl Meta {
                     min: p.min,
                     max: p.max,
                     unit: p.unit.into(),
-                    choices: RSlice::from_slice(Box::leak(choices.into_boxed_slice())),
+                    choices: RSlice::from_slice(leak(choices)),
                     doc: p.doc.into(),
                 }
                 .leak_into_prefix()
             })
             .collect();
-        let params = RSlice::from_slice(Box::leak(params.into_boxed_slice()));
+        let m = &self.meta;
         EffectDescriptor {
-            id: self.id.into(),
+            id: m.id.into(),
             kind: self.kind,
             min_inputs: self.inputs.0,
             max_inputs: self.inputs.1,
-            variant_of: self.variant_of.into(),
-            tier: self.tier,
+            variant_of: m.variant_of.into(),
+            tier: m.tier,
             access: self.access,
-            formats: self.formats,
-            deterministic: self.deterministic,
-            summary: self.summary.into(),
-            doc: self.doc.into(),
-            params,
+            formats: m.formats,
+            deterministic: m.deterministic,
+            summary: m.summary.into(),
+            doc: m.doc.into(),
+            params: RSlice::from_slice(leak(params)),
+            tests: RSlice::from_slice(leak(m.tests.iter().map(test_spec).collect())),
         }
         .leak_into_prefix()
     }
 }
 
-/// The [`Meta`] of effect type `$T` (whose trait gives the common constants) with the facts that
-/// differ between the author traits.
-macro_rules! meta {
-    ($T:ident, $kind:expr, $inputs:expr, $access:expr, $deterministic:expr) => {
-        Meta {
-            id: $T::ID,
-            kind: $kind,
-            inputs: $inputs,
-            variant_of: $T::VARIANT_OF,
-            tier: $T::TIER,
-            access: $access,
-            formats: $T::FORMATS,
-            deterministic: $deterministic,
-            summary: $T::SUMMARY,
-            doc: $T::DOC,
-            params: $T::Params::schema(),
-        }
-    };
+fn described<Pa: Params>(meta: Meta, kind: EffectKind, access: Access, inputs: (u32, u32)) -> Described {
+    Described { meta, kind, access: meta.access.unwrap_or(access), inputs, params: Pa::schema() }
 }
 
 /// An effect with its type erased, as the export macro stores it.
 pub trait ErasedEffect: Send + Sync {
     /// Static facts.
-    fn meta(&self) -> Meta;
+    fn describe(&self) -> Described;
     /// Prepares for one image.
-    fn prepare(&self, params: &[ParamValue], inputs: &[Size], info: &PrepareInfo)
-        -> Result<PreparedOpBox, PluginError>;
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], info: &PrepareInfo) -> Result<Prepared, PluginError>;
 }
 
 /// A boxed [`ErasedEffect`].
 pub type BoxedEffect = Box<dyn ErasedEffect>;
 
-fn boxed_op<T: PreparedOp + 'static>(op: T) -> PreparedOpBox {
-    PreparedOp_TO::from_value(op, TD_Opaque)
+/// Renders bands of one prepared effect; the per-kind ops below implement it.
+trait BandRenderer: Send + Sync + 'static {
+    fn render(&self, inputs: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError>;
+}
+
+/// A prepared op whose every call, and its drop, runs inside the guard. `release` drops the
+/// plugin's state inside the guard, so a panic there is reported; `Drop` is the fallback for an
+/// op the host drops without releasing it (a render that failed), where a panic is swallowed.
+struct Guarded<R: BandRenderer> {
+    id: &'static str,
+    state: Option<ManuallyDrop<R>>,
+}
+
+impl<R: BandRenderer> PreparedOp for Guarded<R> {
+    fn render_band(
+        &self,
+        inputs: RSlice<'_, FrameRef<'_>>,
+        output: FrameMut<'_>,
+        ctx: &RenderCtx,
+    ) -> RResult<(), PluginError> {
+        guard(|| match &self.state {
+            Some(r) => r.render(inputs.as_slice(), output, ctx),
+            None => Err(PluginError::failed(format!("{} was released before rendering", self.id))),
+        })
+    }
+
+    fn release(&mut self) -> RResult<(), PluginError> {
+        let state = self.state.take();
+        guard(move || {
+            if let Some(s) = state {
+                drop(ManuallyDrop::into_inner(s));
+            }
+            Ok(())
+        })
+    }
+}
+
+impl<R: BandRenderer> Drop for Guarded<R> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state.take() {
+            let _ = guard(move || {
+                drop(ManuallyDrop::into_inner(s));
+                Ok(())
+            });
+        }
+    }
+}
+
+fn prepared<R: BandRenderer>(id: &'static str, renderer: R, facts: OpFacts) -> Prepared {
+    let op = Guarded { id, state: Some(ManuallyDrop::new(renderer)) };
+    Prepared { op: PreparedOp_TO::from_value(op, TD_Opaque), facts }
+}
+
+fn facts(output: Size, footprints: Vec<Footprint>) -> OpFacts {
+    OpFacts { output, footprints: footprints.into(), table: RVec::new(), matrix: RVec::new() }
 }
 
 fn single_input(id: &str, inputs: &[Size]) -> Result<Size, PluginError> {
@@ -171,34 +227,75 @@ macro_rules! with_pixel {
     };
 }
 
-// ---- point filters ----------------------------------------------------------------------------
-
-struct PointOp<T: PointFilter> {
-    effect: T,
-    params: T::Params,
-    size: Size,
+/// Applies `f8` or `f32` to every row of a point band, by format.
+fn map_rows(
+    output: FrameMut<'_>,
+    ctx: &RenderCtx,
+    f8: impl Fn(&mut [Rgba8]),
+    f32: impl Fn(&mut [RgbaF32]),
+) -> Result<(), PluginError> {
+    with_pixel!(output.format, P => {
+        let mut band = Band::<P>::from_frame(output, ctx.seed)?;
+        for (_, row) in band.rows_mut() {
+            match P::as_rgba8_mut(row) {
+                Some(r8) => f8(r8),
+                None => f32(bytemuck::cast_slice_mut(row)),
+            }
+        }
+        Ok(())
+    })
 }
 
-impl<T: PointFilter> PreparedOp for PointOp<T> {
-    fn output_size(&self) -> Size {
-        self.size
+// ---- point filters, curves and colour matrices ------------------------------------------------
+
+/// An op for a kind whose `render(&self, params, band)` takes only the output band (point
+/// filters render it in place, generators fill it).
+macro_rules! band_op {
+    ($op:ident, $trait:ident) => {
+        struct $op<T: $trait> {
+            effect: T,
+            params: T::Params,
+        }
+
+        impl<T: $trait> BandRenderer for $op<T> {
+            fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+                with_pixel!(output.format, P => {
+                    let mut band = Band::<P>::from_frame(output, ctx.seed)?;
+                    self.effect.render(&self.params, &mut band);
+                    Ok(())
+                })
+            }
+        }
+    };
+}
+
+band_op!(PointOp, PointFilter);
+
+struct CurveOp<T: Curve> {
+    effect: T,
+    params: T::Params,
+    program: point::Program,
+}
+
+impl<T: Curve> BandRenderer for CurveOp<T> {
+    fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+        map_rows(
+            output,
+            ctx,
+            |row| self.program.run_in_place(row),
+            |row| point::apply_curve_f32(row, |c| self.effect.apply(&self.params, c)),
+        )
     }
-    fn input_rows(&self, _input: u32, output: Rows) -> Rows {
-        output
-    }
-    fn render_band(
-        &self,
-        _inputs: RSlice<'_, FrameRef<'_>>,
-        output: FrameMut<'_>,
-        ctx: &RenderCtx,
-    ) -> RResult<(), PluginError> {
-        guard(|| {
-            with_pixel!(output.format, P => {
-                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-                self.effect.process_band(&self.params, &mut band);
-                Ok(())
-            })
-        })
+}
+
+struct MatrixOp {
+    matrix: [[f32; 4]; 3],
+    program: point::Program,
+}
+
+impl BandRenderer for MatrixOp {
+    fn render(&self, _: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+        map_rows(output, ctx, |row| self.program.run_in_place(row), |row| point::apply_matrix_f32(row, &self.matrix))
     }
 }
 
@@ -206,106 +303,50 @@ impl<T: PointFilter> PreparedOp for PointOp<T> {
 
 struct FilterOp<T: Filter> {
     effect: T,
-    plan: T::Plan,
-    input: Size,
-    output: Size,
+    params: T::Params,
 }
 
-impl<T: Filter> PreparedOp for FilterOp<T> {
-    fn output_size(&self) -> Size {
-        self.output
-    }
-    fn input_rows(&self, _input: u32, output: Rows) -> Rows {
-        let r = self.effect.input_rows(&self.plan, output, self.input);
-        Rows::new(r.start.min(self.input.height), r.end.min(self.input.height))
-    }
-    fn render_band(
-        &self,
-        inputs: RSlice<'_, FrameRef<'_>>,
-        output: FrameMut<'_>,
-        ctx: &RenderCtx,
-    ) -> RResult<(), PluginError> {
-        guard(|| {
-            let [input] = inputs.as_slice() else {
-                return Err(PluginError::unsupported(format!("{} takes one input, got {}", T::ID, inputs.len())));
-            };
-            with_pixel!(output.format, P => {
-                let image = Image::<P>::from_frame(input)?;
-                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-                self.effect.render(&self.plan, &image, &mut band)
-            })
+impl<T: Filter> BandRenderer for FilterOp<T> {
+    fn render(&self, inputs: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+        let [input] = inputs else {
+            return Err(PluginError::unsupported(format!("{} takes one input, got {}", T::META.id, inputs.len())));
+        };
+        with_pixel!(output.format, P => {
+            let image = Image::<P>::from_frame(input)?;
+            let mut band = Band::<P>::from_frame(output, ctx.seed)?;
+            self.effect.render(&self.params, &image, &mut band);
+            Ok(())
         })
     }
 }
 
 // ---- generators -------------------------------------------------------------------------------
 
-struct GeneratorOp<T: Generator> {
-    effect: T,
-    plan: T::Plan,
-    size: Size,
-}
-
-impl<T: Generator> PreparedOp for GeneratorOp<T> {
-    fn output_size(&self) -> Size {
-        self.size
-    }
-    fn input_rows(&self, _input: u32, _output: Rows) -> Rows {
-        Rows::default()
-    }
-    fn render_band(
-        &self,
-        _inputs: RSlice<'_, FrameRef<'_>>,
-        output: FrameMut<'_>,
-        ctx: &RenderCtx,
-    ) -> RResult<(), PluginError> {
-        guard(|| {
-            with_pixel!(output.format, P => {
-                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-                self.effect.render(&self.plan, &mut band)
-            })
-        })
-    }
-}
+band_op!(GeneratorOp, Generator);
 
 // ---- compositors ------------------------------------------------------------------------------
 
 struct CompositorOp<T: Compositor> {
     effect: T,
-    plan: T::Plan,
-    inputs: Vec<Size>,
-    output: Size,
+    params: T::Params,
+    inputs: usize,
 }
 
-impl<T: Compositor> PreparedOp for CompositorOp<T> {
-    fn output_size(&self) -> Size {
-        self.output
-    }
-    fn input_rows(&self, input: u32, output: Rows) -> Rows {
-        let Some(size) = self.inputs.get(input as usize) else { return Rows::default() };
-        let r = self.effect.input_rows(&self.plan, input, output, *size);
-        Rows::new(r.start.min(size.height), r.end.min(size.height))
-    }
-    fn render_band(
-        &self,
-        inputs: RSlice<'_, FrameRef<'_>>,
-        output: FrameMut<'_>,
-        ctx: &RenderCtx,
-    ) -> RResult<(), PluginError> {
-        guard(|| {
-            if inputs.len() != self.inputs.len() {
-                return Err(PluginError::unsupported(format!(
-                    "{} prepared for {} inputs, got {}",
-                    T::ID,
-                    self.inputs.len(),
-                    inputs.len()
-                )));
-            }
-            with_pixel!(output.format, P => {
-                let images = inputs.iter().map(Image::<P>::from_frame).collect::<Result<Vec<_>, _>>()?;
-                let mut band = Band::<P>::from_frame(output, ctx.seed)?;
-                self.effect.render(&self.plan, &images, &mut band)
-            })
+impl<T: Compositor> BandRenderer for CompositorOp<T> {
+    fn render(&self, inputs: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+        if inputs.len() != self.inputs {
+            return Err(PluginError::unsupported(format!(
+                "{} prepared for {} inputs, got {}",
+                T::META.id,
+                self.inputs,
+                inputs.len()
+            )));
+        }
+        with_pixel!(output.format, P => {
+            let images = inputs.iter().map(Image::<P>::from_frame).collect::<Result<Vec<_>, _>>()?;
+            let mut band = Band::<P>::from_frame(output, ctx.seed)?;
+            self.effect.render(&self.params, &images, &mut band);
+            Ok(())
         })
     }
 }
@@ -323,134 +364,146 @@ impl<T> Wrap<T> {
     }
 }
 
-impl<T> Default for Wrap<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 struct Erased<T>(PhantomData<fn() -> T>);
 
-/// Erases a [`PointFilter`].
-pub trait ViaPoint {
-    /// The erased effect.
-    fn erase(&self) -> BoxedEffect;
-}
-/// Erases a [`Filter`].
-pub trait ViaFilter {
-    /// The erased effect.
-    fn erase(&self) -> BoxedEffect;
-}
-/// Erases a [`Generator`].
-pub trait ViaGenerator {
-    /// The erased effect.
-    fn erase(&self) -> BoxedEffect;
-}
-/// Erases a [`Compositor`].
-pub trait ViaCompositor {
-    /// The erased effect.
-    fn erase(&self) -> BoxedEffect;
-}
-
-impl<T: PointFilter> ViaPoint for &&&Wrap<T> {
-    fn erase(&self) -> BoxedEffect {
-        Box::new(Erased::<PointMarker<T>>(PhantomData))
-    }
-}
-impl<T: Filter> ViaFilter for &&Wrap<T> {
-    fn erase(&self) -> BoxedEffect {
-        Box::new(Erased::<FilterMarker<T>>(PhantomData))
-    }
-}
-impl<T: Generator> ViaGenerator for &Wrap<T> {
-    fn erase(&self) -> BoxedEffect {
-        Box::new(Erased::<GeneratorMarker<T>>(PhantomData))
-    }
-}
-impl<T: Compositor> ViaCompositor for Wrap<T> {
-    fn erase(&self) -> BoxedEffect {
-        Box::new(Erased::<CompositorMarker<T>>(PhantomData))
-    }
-}
-
-struct PointMarker<T>(T);
-struct FilterMarker<T>(T);
-struct GeneratorMarker<T>(T);
-struct CompositorMarker<T>(T);
-
-impl<T: PointFilter> ErasedEffect for Erased<PointMarker<T>> {
-    fn meta(&self) -> Meta {
-        meta!(T, EffectKind::FILTER, (1, 1), Access::POINT, T::DETERMINISTIC)
-    }
-    fn prepare(
-        &self,
-        params: &[ParamValue],
-        inputs: &[Size],
-        _info: &PrepareInfo,
-    ) -> Result<PreparedOpBox, PluginError> {
-        let size = single_input(T::ID, inputs)?;
-        let params = T::Params::from_values(params)?;
-        Ok(boxed_op(PointOp { effect: T::default(), params, size }))
-    }
-}
-
-impl<T: Filter> ErasedEffect for Erased<FilterMarker<T>> {
-    fn meta(&self) -> Meta {
-        meta!(T, EffectKind::FILTER, (1, 1), T::ACCESS, T::DETERMINISTIC)
-    }
-    fn prepare(
-        &self,
-        params: &[ParamValue],
-        inputs: &[Size],
-        _info: &PrepareInfo,
-    ) -> Result<PreparedOpBox, PluginError> {
-        let input = single_input(T::ID, inputs)?;
-        let effect = T::default();
-        let plan = effect.plan(T::Params::from_values(params)?, input)?;
-        let output = effect.output_size(&plan, input);
-        Ok(boxed_op(FilterOp { effect, plan, input, output }))
-    }
-}
-
-impl<T: Generator> ErasedEffect for Erased<GeneratorMarker<T>> {
-    fn meta(&self) -> Meta {
-        meta!(T, EffectKind::GENERATOR, (0, 0), Access::POINT, true)
-    }
-    fn prepare(
-        &self,
-        params: &[ParamValue],
-        _inputs: &[Size],
-        info: &PrepareInfo,
-    ) -> Result<PreparedOpBox, PluginError> {
-        let effect = T::default();
-        let plan = effect.plan(T::Params::from_values(params)?, info.size, info.seed)?;
-        Ok(boxed_op(GeneratorOp { effect, plan, size: info.size }))
-    }
-}
-
-impl<T: Compositor> ErasedEffect for Erased<CompositorMarker<T>> {
-    fn meta(&self) -> Meta {
-        meta!(T, EffectKind::COMPOSITOR, (T::MIN_INPUTS, T::MAX_INPUTS), T::ACCESS, T::DETERMINISTIC)
-    }
-    fn prepare(
-        &self,
-        params: &[ParamValue],
-        inputs: &[Size],
-        _info: &PrepareInfo,
-    ) -> Result<PreparedOpBox, PluginError> {
-        let n = inputs.len() as u32;
-        if n < T::MIN_INPUTS || n > T::MAX_INPUTS {
-            return Err(PluginError::unsupported(format!(
-                "{} takes {}..={} inputs, got {n}",
-                T::ID,
-                T::MIN_INPUTS,
-                T::MAX_INPUTS
-            )));
+macro_rules! via {
+    ($($(#[$doc:meta])* $via:ident: $trait:ident for [$($r:tt)*];)+) => {$(
+        $(#[$doc])*
+        pub trait $via {
+            /// The erased effect.
+            fn erase(&self) -> BoxedEffect;
         }
-        let effect = T::default();
-        let plan = effect.plan(T::Params::from_values(params)?, inputs)?;
-        let output = effect.output_size(&plan, inputs);
-        Ok(boxed_op(CompositorOp { effect, plan, inputs: inputs.to_vec(), output }))
+        impl<T: $trait> $via for $($r)* Wrap<T> {
+            fn erase(&self) -> BoxedEffect {
+                Box::new(Erased::<Kind<T, { Kinds::$trait as u8 }>>(PhantomData))
+            }
+        }
+    )+};
+}
+
+/// Which trait an erased effect goes through.
+#[allow(non_camel_case_types, dead_code)]
+enum Kinds {
+    PointFilter,
+    Curve,
+    ColorMatrix,
+    Filter,
+    Generator,
+    Compositor,
+}
+
+struct Kind<T, const K: u8>(T);
+
+via! {
+    /// Erases a [`PointFilter`].
+    ViaPoint: PointFilter for [&&&&&];
+    /// Erases a [`Curve`].
+    ViaCurve: Curve for [&&&&];
+    /// Erases a [`ColorMatrix`].
+    ViaColorMatrix: ColorMatrix for [&&&];
+    /// Erases a [`Filter`].
+    ViaFilter: Filter for [&&];
+    /// Erases a [`Generator`].
+    ViaGenerator: Generator for [&];
+    /// Erases a [`Compositor`].
+    ViaCompositor: Compositor for [];
+}
+
+const POINT: u8 = Kinds::PointFilter as u8;
+const CURVE: u8 = Kinds::Curve as u8;
+const MATRIX: u8 = Kinds::ColorMatrix as u8;
+const FILTER: u8 = Kinds::Filter as u8;
+const GENERATOR: u8 = Kinds::Generator as u8;
+const COMPOSITOR: u8 = Kinds::Compositor as u8;
+
+impl<T: PointFilter> ErasedEffect for Erased<Kind<T, POINT>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::FILTER, Access::POINT, (1, 1))
+    }
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let size = single_input(T::META.id, inputs)?;
+        let params = T::Params::from_values(params)?;
+        let mut effect = T::default();
+        effect.setup(&params, size)?;
+        Ok(prepared(T::META.id, PointOp { effect, params }, facts(size, vec![Footprint::SAME])))
+    }
+}
+
+impl<T: Curve> ErasedEffect for Erased<Kind<T, CURVE>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::FILTER, Access::POINT, (1, 1))
+    }
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let size = single_input(T::META.id, inputs)?;
+        let params = T::Params::from_values(params)?;
+        let mut effect = T::default();
+        effect.setup(&params)?;
+        let table = point::curve_table(|c| effect.apply(&params, c));
+        let mut f = facts(size, vec![Footprint::SAME]);
+        f.table = table.to_vec().into();
+        let program = point::Program::new([point::Stage::Table(Box::new(table))]);
+        Ok(prepared(T::META.id, CurveOp { effect, params, program }, f))
+    }
+}
+
+impl<T: ColorMatrix> ErasedEffect for Erased<Kind<T, MATRIX>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::FILTER, Access::POINT, (1, 1))
+    }
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let size = single_input(T::META.id, inputs)?;
+        let params = T::Params::from_values(params)?;
+        let matrix = T::default().matrix(&params);
+        let mut f = facts(size, vec![Footprint::SAME]);
+        f.matrix = point::matrix_to_vec(&matrix).into();
+        let program = point::Program::new([point::Stage::Matrix(matrix)]);
+        Ok(prepared(T::META.id, MatrixOp { matrix, program }, f))
+    }
+}
+
+impl<T: Filter> ErasedEffect for Erased<Kind<T, FILTER>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::FILTER, Access::AREA, (1, 1))
+    }
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let input = single_input(T::META.id, inputs)?;
+        let params = T::Params::from_values(params)?;
+        let mut effect = T::default();
+        effect.setup(&params, input)?;
+        let output = effect.output_size(&params, input);
+        let footprint = effect.footprint(&params, input, output);
+        Ok(prepared(T::META.id, FilterOp { effect, params }, facts(output, vec![footprint])))
+    }
+}
+
+impl<T: Generator> ErasedEffect for Erased<Kind<T, GENERATOR>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::GENERATOR, Access::POINT, (0, 0))
+    }
+    fn prepare(&self, params: &[ParamValue], _: &[Size], info: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let params = T::Params::from_values(params)?;
+        let mut effect = T::default();
+        effect.setup(&params, info.size, info.seed)?;
+        Ok(prepared(T::META.id, GeneratorOp { effect, params }, facts(info.size, Vec::new())))
+    }
+}
+
+impl<T: Compositor> ErasedEffect for Erased<Kind<T, COMPOSITOR>> {
+    fn describe(&self) -> Described {
+        described::<T::Params>(T::META, EffectKind::COMPOSITOR, Access::POINT, T::META.inputs)
+    }
+    fn prepare(&self, params: &[ParamValue], inputs: &[Size], _: &PrepareInfo) -> Result<Prepared, PluginError> {
+        let (min, max) = T::META.inputs;
+        let n = inputs.len() as u32;
+        if n < min || n > max {
+            return Err(PluginError::unsupported(format!("{} takes {min}..={max} inputs, got {n}", T::META.id)));
+        }
+        let params = T::Params::from_values(params)?;
+        let mut effect = T::default();
+        effect.setup(&params, inputs)?;
+        let output = effect.output_size(&params, inputs);
+        let footprints = (0..inputs.len()).map(|i| effect.footprint(&params, i, inputs, output)).collect();
+        Ok(prepared(T::META.id, CompositorOp { effect, params, inputs: inputs.len() }, facts(output, footprints)))
     }
 }
 
@@ -463,7 +516,7 @@ pub fn library_info(name: &str, version: &str, panic_unwind: bool) -> LibraryInf
 
 /// Body of the root module's `effects`.
 pub fn describe(effects: fn() -> &'static [BoxedEffect]) -> RResult<RVec<EffectDescriptorRef>, PluginError> {
-    guard(|| Ok(effects().iter().map(|e| e.meta().descriptor()).collect()))
+    guard(|| Ok(effects().iter().map(|e| e.describe().descriptor()).collect()))
 }
 
 /// Body of the root module's `prepare`.
@@ -473,7 +526,7 @@ pub fn prepare(
     params: RVec<ParamValueNE>,
     inputs: RVec<Size>,
     info: &PrepareInfo,
-) -> RResult<PreparedOpBox, PluginError> {
+) -> RResult<Prepared, PluginError> {
     guard(|| {
         let effect = effects()
             .get(index as usize)
@@ -493,7 +546,34 @@ pub fn prepare(
 pub fn module(
     library: extern "C" fn() -> LibraryInfo,
     effects: extern "C" fn() -> RResult<RVec<EffectDescriptorRef>, PluginError>,
-    prepare: extern "C" fn(u32, RVec<ParamValueNE>, RVec<Size>, &PrepareInfo) -> RResult<PreparedOpBox, PluginError>,
+    prepare: extern "C" fn(u32, RVec<ParamValueNE>, RVec<Size>, &PrepareInfo) -> RResult<Prepared, PluginError>,
 ) -> PluginModuleRef {
     PluginModule { library, effects, prepare }.leak_into_prefix()
+}
+
+/// Body of the library header's loader: builds the root module (inside a panic guard), registers
+/// it as the library's module and hands it to abi_stable erased, as `#[export_root_module]` does,
+/// through abi_stable's public API.
+pub fn load_root(make: fn() -> PluginModuleRef) -> RootModuleResult {
+    let built = std::panic::catch_unwind(|| {
+        let module = make();
+        let _ = PluginModuleRef::load_module_with(|| Ok::<_, std::convert::Infallible>(module));
+        // SAFETY: a prefix reference points to a prefix-type struct whose layout starts with the
+        // erased prefix header; abi_stable checks the full layout against `PluginModuleRef` (the
+        // type named in `header`) before the host casts it back.
+        unsafe { module.to_prefix_ref().cast::<ErasedPrefix>() }
+    });
+    match built {
+        Ok(erased) => ROk(erased),
+        Err(_) => RErr(RootModuleError::Unwound),
+    }
+}
+
+/// The library header the export macro places under abi_stable's root-module symbol.
+///
+/// # Safety
+/// `loader` must return the erased [`PluginModuleRef`] built by [`load_root`].
+pub const unsafe fn header(loader: extern "C" fn() -> RootModuleResult) -> LibHeader {
+    // SAFETY: forwarded to the caller: `loader` returns a `PluginModuleRef`.
+    unsafe { LibHeader::from_constructor::<PluginModuleRef>(loader, CheckTypeLayout::Yes) }
 }

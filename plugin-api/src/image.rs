@@ -15,6 +15,32 @@ fn check_view(what: &str, len: usize, size: Size, stride: usize, rows: Rows) -> 
     Ok(())
 }
 
+/// The size, rows and opaque flag of a view, the same for [`Image`] and [`Band`].
+macro_rules! view_facts {
+    ($rows_doc:literal, $opaque_doc:literal) => {
+        /// Width of the full image.
+        pub fn width(&self) -> u32 {
+            self.width
+        }
+        /// Height of the full image.
+        pub fn height(&self) -> u32 {
+            self.height
+        }
+        /// Size of the full image.
+        pub fn size(&self) -> Size {
+            Size::new(self.width, self.height)
+        }
+        #[doc = $rows_doc]
+        pub fn rows(&self) -> Rows {
+            self.rows
+        }
+        #[doc = $opaque_doc]
+        pub fn is_opaque(&self) -> bool {
+            self.opaque
+        }
+    };
+}
+
 /// Read-only rows of an input image.
 #[derive(Copy, Clone)]
 pub struct Image<'a, P> {
@@ -54,26 +80,10 @@ impl<'a, P: Pixel> Image<'a, P> {
         )
     }
 
-    /// Width of the full image.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-    /// Height of the full image.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-    /// Size of the full image.
-    pub fn size(&self) -> Size {
-        Size::new(self.width, self.height)
-    }
-    /// The rows this view holds (those asked for through `input_rows`).
-    pub fn rows(&self) -> Rows {
-        self.rows
-    }
-    /// Whether every alpha is 1, so premultiplying can be skipped.
-    pub fn is_opaque(&self) -> bool {
-        self.opaque
-    }
+    view_facts!(
+        "The rows this view holds (those the effect's footprint names).",
+        "Whether every alpha is 1, so premultiplying can be skipped."
+    );
     /// Row `y` (absolute). Panics when the view does not hold it; the panic is reported as an
     /// error of this effect.
     #[inline]
@@ -97,6 +107,15 @@ impl<'a, P: Pixel> Image<'a, P> {
     #[inline]
     pub fn get(&self, x: u32, y: u32) -> P {
         self.row(y)[x as usize]
+    }
+    /// The pixel at `(x, y)`, which may lie outside the image: read as `border` says, `None`
+    /// for a transparent border outside. `y` must map to a row this view holds (the effect's
+    /// footprint makes sure of that).
+    #[inline]
+    pub fn sample(&self, x: i64, y: i64, border: crate::Border) -> Option<P> {
+        let y = border.index(y, self.height)?;
+        let x = border.index(x, self.width)?;
+        Some(self.row(y as u32)[x])
     }
 }
 
@@ -152,32 +171,24 @@ impl<'a, P: Pixel> Band<'a, P> {
         self.seed
     }
 
-    /// Width of the full image.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-    /// Height of the full image.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-    /// Size of the full image.
-    pub fn size(&self) -> Size {
-        Size::new(self.width, self.height)
-    }
-    /// The rows of the image this band covers.
-    pub fn rows(&self) -> Rows {
-        self.rows
-    }
-    /// For point effects rendered in place: whether every alpha of the input is 1.
-    pub fn is_opaque(&self) -> bool {
-        self.opaque
-    }
+    view_facts!(
+        "The rows of the image this band covers.",
+        "For point effects rendered in place: whether every alpha of the input is 1."
+    );
     /// Row `y` (absolute, within [`Band::rows`]).
     #[inline]
     pub fn row_mut(&mut self, y: u32) -> &mut [P] {
         assert!(y >= self.rows.start && y < self.rows.end, "row {y} is outside the band {:?}", self.rows);
         let start = (y - self.rows.start) as usize * self.stride;
         &mut self.data[start..start + self.width as usize]
+    }
+    /// Sets every pixel of the band to `f(x, y)` (absolute coordinates), as generators do.
+    pub fn fill_with(&mut self, f: impl Fn(u32, u32) -> crate::RgbaF32) {
+        for (y, row) in self.rows_mut() {
+            for (x, px) in row.iter_mut().enumerate() {
+                *px = P::from_f32(f(x as u32, y));
+            }
+        }
     }
     /// Every row of the band with its absolute `y`.
     pub fn rows_mut(&mut self) -> impl Iterator<Item = (u32, &mut [P])> + '_ {

@@ -230,3 +230,47 @@ impl<T: ParamEnum> ParamField for T {
         T::from_index(i as u32)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Border, BorderParams, ParamEnum, Params};
+
+    #[derive(ParamEnum, Copy, Clone, Debug, PartialEq)]
+    enum Mode {
+        FastPath,
+        #[choice("slow-but-sure")]
+        Careful,
+    }
+
+    #[derive(Params)]
+    struct Example {
+        /// Named after the field.
+        #[param(default = 2.5, range = 0.0..=10.0, unit = "px")]
+        sigma: f32,
+        /// With an id of its own.
+        #[param(id = "n", default = 3)]
+        count: u32,
+        #[param(flatten)]
+        border: BorderParams,
+        /// An enum, after the flattened group.
+        #[param(default = "slow-but-sure")]
+        mode: Mode,
+    }
+
+    #[test]
+    fn ids_default_to_field_names_and_groups_flatten_in_place() {
+        let schema = Example::schema();
+        let ids: Vec<&str> = schema.iter().map(|p| p.id).collect();
+        assert_eq!(ids, ["sigma", "n", "border", "mode"]);
+        assert_eq!(schema[0].doc, "Named after the field.");
+        assert_eq!((schema[0].min, schema[0].max, schema[0].unit), (0.0, 10.0, "px"));
+        assert_eq!(schema[3].choices, ["fast_path", "slow-but-sure"]);
+        assert_eq!(schema[3].default, ParamValue::Enum(1));
+        let values = [ParamValue::Float(1.0), ParamValue::Int(7), ParamValue::Enum(2), ParamValue::Enum(0)];
+        let p = Example::from_values(&values).unwrap();
+        assert_eq!((p.sigma, p.count, p.border.mode, p.mode), (1.0, 7, Border::Wrap, Mode::FastPath));
+        let err = Example::from_values(&values[..3]).err().unwrap();
+        assert!(err.message.contains("`mode`"), "{err}");
+    }
+}

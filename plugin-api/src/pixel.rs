@@ -64,6 +64,18 @@ impl RgbaF32 {
     pub fn from_array(v: [f32; 4]) -> Self {
         RgbaF32 { r: v[0], g: v[1], b: v[2], a: v[3] }
     }
+    /// Rec. 709 luma of the sRGB-encoded values, `0.2126 r + 0.7152 g + 0.0722 b` (Pillow's `L`
+    /// with 709 weights).
+    #[inline]
+    pub fn luma(self) -> f32 {
+        0.2126 * self.r + 0.7152 * self.g + 0.0722 * self.b
+    }
+    /// `self + (other - self) * t`, channel by channel (alpha too).
+    #[inline]
+    pub fn lerp(self, other: RgbaF32, t: f32) -> Self {
+        let m = |a: f32, b: f32| a + (b - a) * t;
+        RgbaF32::new(m(self.r, other.r), m(self.g, other.g), m(self.b, other.b), m(self.a, other.a))
+    }
 }
 
 /// Converts a float channel to 8 bits: `round(clamp(v, 0, 1) * 255)`.

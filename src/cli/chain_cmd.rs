@@ -248,7 +248,7 @@ fn explain(
             continue;
         }
         println!(
-            "{:<14} {:<5} {:<26} {:<8} {:<26} {:<7} {:>11}  {:<13} {}{}",
+            "{:<14} {:<5} {:<26} {:<8} {:<26} {:<7} {:>11}  {:<13} {}{}{}",
             r.step,
             r.level,
             r.runs,
@@ -258,7 +258,11 @@ fn explain(
             format!("{}x{}", r.size.0, r.size.1),
             r.cache_key.as_deref().unwrap_or("(not cached)"),
             r.inputs.join(", "),
-            if r.fused_with_next { "  ─┐ fused with next" } else { "" }
+            if r.fused_with_next { "  ─┐ fused with next" } else { "" },
+            match r.composed {
+                Some(form) => format!("  (composed: {form})"),
+                None => String::new(),
+            }
         );
     }
     println!("Steps run one after another, each split into bands rendered in parallel; steps of the same level do not depend on each other.");

@@ -33,6 +33,57 @@ pub enum PluginsCommand {
         #[arg(long, default_value_t = 1024)]
         probe_size: u32,
     },
+    /// Run the test cases effects declare, and print a table. Exit status 1 when a case fails.
+    Test {
+        /// Effect ids, or plugin library files or names (`libfxchain_color.so`, `fxchain-color`);
+        /// every loaded effect when none is given.
+        targets: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Whether `target` names `e`: its id, its library's crate name, or its library's file.
+fn names_effect(target: &str, e: &EffectInfo) -> bool {
+    let lib = &e.library;
+    let file = lib.path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+    target == e.id
+        || target == lib.name
+        || target == file
+        || std::path::Path::new(target).canonicalize().ok() == lib.path.canonicalize().ok()
+}
+
+fn test_cases(registry: &fxchain_host::Registry, targets: &[String], json: bool) -> i32 {
+    let chosen: Vec<_> =
+        registry.all().filter(|e| targets.is_empty() || targets.iter().any(|t| names_effect(t, e))).collect();
+    if let Some(t) = targets.iter().find(|t| !registry.all().any(|e| names_effect(t, e))) {
+        eprintln!("error: `{t}` is neither a loaded effect nor a loaded plugin library");
+        return exit::USAGE;
+    }
+    let reports: Vec<_> = chosen.iter().flat_map(|e| fxchain_host::contract::run_effect(registry, e)).collect();
+    let failed = reports.iter().filter(|r| !r.passed).count();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports).expect("json"));
+    } else {
+        println!("{:<28} {:<22} {:<6} {:<17} detail", "effect", "case", "result", "hash");
+        for r in &reports {
+            println!(
+                "{:<28} {:<22} {:<6} {:<17} {}",
+                r.effect,
+                r.case,
+                if r.passed { "ok" } else { "FAILED" },
+                r.hash.as_deref().unwrap_or("-"),
+                r.detail
+            );
+        }
+        println!("{} passed, {failed} failed", reports.len() - failed);
+    }
+    if failed > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }
 
 fn measure(registry: &fxchain_host::Registry, e: &EffectInfo, size: u32) -> Option<Result<VariantReport, String>> {
@@ -114,6 +165,7 @@ fn effect_json(e: &EffectInfo) -> serde_json::Value {
 pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
     let registry = g.registry();
     match cmd {
+        PluginsCommand::Test { targets, json } => test_cases(&registry, &targets, json),
         PluginsCommand::List { json, probe_size } => {
             if json {
                 let list: Vec<_> = registry

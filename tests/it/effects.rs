@@ -267,6 +267,61 @@ fn blurs_do_not_bleed_colour_from_transparent_pixels() {
 }
 
 #[test]
+fn blurs_through_a_transparent_border_keep_an_opaque_images_colour() {
+    // Reading transparent black outside makes the rim translucent; its colour must stay white
+    // (straight alpha). Taken as opaque, the premultiplied average came out as a dark rim:
+    // (82, 82, 82, 82) in the corner of the σ = 3 Gaussian instead of (255, 255, 255, 82).
+    let white = Frame::from_rgba8(Size::new(64, 64), &[255; 64 * 64 * 4]);
+    assert!(white.is_opaque());
+    for format in ["", "precision: F32, "] {
+        for (id, params) in [
+            ("blur.gaussian", r#""sigma": 3.0"#),
+            ("blur.gaussian.fast", r#""sigma": 3.0"#),
+            ("blur.gaussian.fast", r#""sigma": 0.7"#),
+            ("blur.box", r#""radius": 3"#),
+            ("blur.motion", r#""angle": 30.0, "length": 8.0"#),
+        ] {
+            let text = format!(r#"({format}steps: [(effect: "{id}", params: {{{params}, "border": "transparent"}})])"#);
+            let got = run(&text, Some(&white)).to_rgba8_vec();
+            let px: Vec<&[u8]> = got.chunks(4).collect();
+            assert_eq!(px[32 * 64 + 32], [255; 4], "{format}{id} {params}: the middle reads no border");
+            assert!(px[0][3] < 200, "{format}{id} {params}: the corner is translucent, got {:?}", px[0]);
+            let wrong: Vec<_> = px.iter().enumerate().filter(|(_, p)| p[3] > 0 && p[..3] != [255; 3]).take(3).collect();
+            assert!(wrong.is_empty(), "{format}{id} {params}: translucent pixels with another colour: {wrong:?}");
+            if id == "blur.gaussian" {
+                assert_eq!(px[0], [255, 255, 255, 82], "{format}corner of the σ = 3 Gaussian");
+            }
+        }
+    }
+}
+
+#[test]
+fn gaussian_keeps_flat_images_at_any_sigma() {
+    // The 8-bit fixed-point kernel lost DC gain at large σ: (0, 255, 0, 255) became (4, 252, 4,
+    // 252) at σ = 250, black became 1 from σ ≈ 40 and opaque alpha 254 from σ ≈ 80; unsharp
+    // masking added the lost level back twice. Small frames: the kernel only needs to reach out.
+    for colour in [[0, 255, 0, 255], [0, 0, 0, 255], [77, 128, 200, 255]] {
+        let flat = Frame::from_rgba8(Size::new(24, 20), &colour.repeat(24 * 20));
+        // F32 was exact before: one colour keeps it so.
+        let formats: &[&str] = if colour == [0, 255, 0, 255] { &["", "precision: F32, "] } else { &[""] };
+        for format in formats {
+            for (id, params) in [
+                ("blur.gaussian", r#""sigma": 40.0"#),
+                ("blur.gaussian", r#""sigma": 80.0"#),
+                ("blur.gaussian", r#""sigma": 250.0"#),
+                ("blur.gaussian.fast", r#""sigma": 250.0"#),
+                ("sharpen.unsharp", r#""sigma": 100.0, "amount": 2.0"#),
+            ] {
+                let text = format!(r#"({format}steps: [(effect: "{id}", params: {{{params}}})])"#);
+                let got = run(&text, Some(&flat)).to_rgba8_vec();
+                let off: Vec<_> = got.chunks(4).enumerate().filter(|(_, p)| *p != colour).take(3).collect();
+                assert!(off.is_empty(), "{format}{id} {params} on {colour:?}: {off:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn median_and_unsharp_match_references() {
     let (input, px) = frame(21, 15, 6, true);
     let (_, got) = apply("blur.median", r#""radius": 1"#, &input);
@@ -400,6 +455,26 @@ fn glitch_effects_match_references() {
     let sample = sample_frame();
     let (s, got) = apply("glitch.shake", r#""amount": 6.0, "copies": 3"#, &sample);
     golden::check("glitch.shake", s.width, s.height, &got, 1);
+}
+
+#[test]
+fn shake_through_a_transparent_border_keeps_an_opaque_images_colour() {
+    // Ghosts reaching outside read transparent black, so the edges turn translucent; their colour
+    // must stay white (straight alpha), not the premultiplied grey of an average taken as opaque.
+    let white = Frame::from_rgba8(Size::new(64, 64), &[255; 64 * 64 * 4]);
+    assert!(white.is_opaque());
+    for format in ["", r#"precision: F32, "#] {
+        let text = format!(
+            r#"({format}steps: [(effect: "glitch.shake", params: {{"amount": 6.0, "border": "transparent"}})])"#
+        );
+        let got = run(&text, Some(&white)).to_rgba8_vec();
+        let px: Vec<&[u8]> = got.chunks(4).collect();
+        assert_eq!(px[32 * 64 + 32], [255; 4], "{format}the middle reads no border");
+        let edges = px.iter().filter(|p| p[3] < 255).count();
+        assert!(edges > 64, "{format}only {edges} translucent pixels");
+        let wrong: Vec<_> = px.iter().enumerate().filter(|(_, p)| p[3] > 0 && p[..3] != [255; 3]).take(3).collect();
+        assert!(wrong.is_empty(), "{format}translucent pixels with another colour: {wrong:?}");
+    }
 }
 
 fn sample_frame() -> Frame {
@@ -590,6 +665,56 @@ fn generators_match_golden_images_for_any_split_and_thread_count() {
         assert_eq!(px, auto.to_rgba8_vec(), "{id}: thread count changed pixels");
         golden::check(&id, 96, 64, &px, 1);
     }
+}
+
+/// Voronoi borders are drawn within a distance of the bisector between neighbouring sites, so a
+/// border has the same width all along (a difference of distances would fan out away from the
+/// line between the sites).
+#[test]
+fn voronoi_edges_have_the_same_width_all_along_each_border() {
+    // Without jitter the sites are the centres of a 32 px grid and the borders are the grid lines.
+    let params =
+        r##"{"cell": 32.0, "jitter": 0.0, "mode": "edges", "edge": 3.0, "low": "#000000", "high": "#ffffff"}"##;
+    let text = format!(r#"(size: (128, 96), steps: [(effect: "generate.voronoi", params: {params})])"#);
+    let px = run(&text, None).to_rgba8_vec();
+    let ink = |x: usize, y: usize| px[(y * 128 + x) * 4] as f64 / 255.0;
+    // Across each vertical border, on every row away from the horizontal ones, the ink adds up
+    // to the edge width and is laid out the same way.
+    for bx in [32, 64, 96] {
+        let profile = |y: usize| (bx - 6..bx + 6).map(|x| ink(x, y)).collect::<Vec<_>>();
+        for y in (0..96).filter(|y| (6..26).contains(&(y % 32))) {
+            let width: f64 = profile(y).iter().sum();
+            assert!((width - 3.0).abs() < 0.02, "border x={bx}, row {y}: {width:.3} px wide");
+            assert_eq!(profile(y), profile(16), "border x={bx}, row {y}");
+        }
+    }
+    // The same across the horizontal borders.
+    for by in [32, 64] {
+        for x in (0..128).filter(|x| (6..26).contains(&(x % 32))) {
+            let width: f64 = (by - 6..by + 6).map(|y| ink(x, y)).sum();
+            assert!((width - 3.0).abs() < 0.02, "border y={by}, column {x}: {width:.3} px wide");
+        }
+    }
+    // And with jittered sites, as a golden image.
+    let text = r#"(seed: 5, size: (96, 64), steps: [(effect: "generate.voronoi", params: {"mode": "edges"})])"#;
+    golden::check("generate.voronoi.edges", 96, 64, &run(text, None).to_rgba8_vec(), 1);
+}
+
+/// `fit: "shrink"` is `contain` for large inputs and leaves inputs that already fit unchanged.
+#[test]
+fn resize_shrink_never_enlarges() {
+    let (small, px) = frame(30, 22, 15, true);
+    let (s, got) = apply("geometry.resize", r#""width": 64, "height": 64, "fit": "shrink""#, &small);
+    assert_eq!(s, Size::new(30, 22));
+    assert_eq!(got, px);
+    assert_eq!(apply("geometry.resize", r#""width": 64, "height": 64, "fit": "contain""#, &small).0, Size::new(64, 47));
+    let (large, _) = frame(150, 110, 16, false);
+    let box64 = |fit: &str| apply("geometry.resize", &format!(r#""width": 64, "height": 64, "fit": "{fit}""#), &large);
+    let (s, shrunk) = box64("shrink");
+    assert_eq!(s, Size::new(64, 47));
+    assert_eq!(shrunk, box64("contain").1);
+    let (s, got) = apply("geometry.resize.fast", r#""width": 64, "height": 0, "fit": "shrink""#, &small);
+    assert_eq!((s, got), (Size::new(30, 22), px));
 }
 
 #[test]

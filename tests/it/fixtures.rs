@@ -43,8 +43,8 @@ fn a_plugin_built_against_an_incompatible_api_is_refused() {
     // A copy of plugin-api with its ABI version bumped, and the template built against it.
     let lib = crate::support::build_crate(
         &crate::support::root().join("examples/plugin-template"),
-        "template-api-0.2",
-        |dir| crate::support::use_api_version(dir, "0.2.0"),
+        "template-api-0.1",
+        |dir| crate::support::use_api_version(dir, "0.1.3"),
     );
     let good =
         plugin_dir().join(format!("{}fxchain_color{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
@@ -55,7 +55,15 @@ fn a_plugin_built_against_an_incompatible_api_is_refused() {
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("libfxchain_template.so: incompatible plugin ABI"), "{err}");
-    assert!(err.contains("0.2.0"), "{err}");
+    assert!(
+        err.contains(
+            "built against fxchain-plugin-api 0.1.3; this fxchain loads 0.2.x plugins: rebuild it against 0.2 \
+             (see docs/plugin-api-0.2.md)"
+        ),
+        "{err}"
+    );
+    // abi_stable's own report is for -v only.
+    assert!(!err.contains("Error:incompatible"), "{err}");
     assert!(stdout(&o).contains("color.invert"));
     assert!(!stdout(&o).contains("template.duotone"));
 }
@@ -85,9 +93,12 @@ fn a_panic_while_rendering_fails_the_run_and_the_process_survives() {
         other => panic!("unexpected {other}"),
     }
     // A panic while preparing, and a returned error, are errors too.
-    let err = run_fixture(r#"(steps: [(effect: "fixture.panic_plan")])"#).unwrap_err();
-    assert!(err.to_string().contains("fixture.panic_plan") && err.to_string().contains("index out of bounds"), "{err}");
-    let err = run_fixture(r#"(steps: [(effect: "fixture.fail_render")])"#).unwrap_err();
+    let err = run_fixture(r#"(steps: [(effect: "fixture.panic_setup")])"#).unwrap_err();
+    assert!(
+        err.to_string().contains("fixture.panic_setup") && err.to_string().contains("index out of bounds"),
+        "{err}"
+    );
+    let err = run_fixture(r#"(steps: [(effect: "fixture.fail_setup")])"#).unwrap_err();
     assert!(err.to_string().contains("the fixture refuses to render"), "{err}");
     // The process is alive and other plugins still work.
     let reg = registry();
@@ -98,6 +109,86 @@ fn a_panic_while_rendering_fails_the_run_and_the_process_survives() {
     )
     .unwrap();
     assert!(fxchain_host::render(&c, reg, &HashMap::new(), &RenderOptions::default()).is_ok());
+}
+
+/// Every place plugin code runs: a panic there is an error naming the effect, never an abort.
+#[test]
+fn panics_in_footprint_size_setup_render_and_drop_are_errors_of_that_effect() {
+    for (id, what) in [
+        ("fixture.panic_footprint", "fixture panic in footprint"),
+        ("fixture.panic_size", "fixture panic in output_size"),
+        ("fixture.panic_setup", "index out of bounds"),
+        ("fixture.panic_render", "fixture panic at row 3"),
+        ("fixture.panic_drop", "fixture panic in drop"),
+    ] {
+        let err = run_fixture(&format!(r#"(steps: [(effect: "{id}")])"#)).unwrap_err();
+        match &err {
+            RunError::Plugin { effect, panicked, message, .. } => {
+                assert_eq!(effect, id);
+                assert!(*panicked, "{id}: {err}");
+                assert!(message.contains(what), "{id}: {message}");
+                assert!(!message.contains("panicked: panicked"), "{message}");
+            }
+            other => panic!("{id}: unexpected {other}"),
+        }
+    }
+    // The same effects inside a fused run of point steps.
+    let err = run_fixture(
+        r#"(steps: [(effect: "fixture.sleep"), (effect: "fixture.panic_drop"), (effect: "fixture.sleep")])"#,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("fixture.panic_drop"), "{err}");
+}
+
+#[test]
+fn a_panicking_test_case_is_reported_by_plugins_test() {
+    let lib = fixture("panicking");
+    let dir = dir_with(&[&lib]);
+    let cwd = tempfile::tempdir().unwrap();
+    let o = fxchain(&["plugins", "test", "fixture.panic_test"], &[dir.path()], cwd.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("fixture.panic_test")).expect("a row for the case");
+    assert!(
+        line.contains("trips") && line.contains("FAILED") && line.contains("fixture panic in the test case"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn in_a_batch_each_panicking_effect_fails_only_its_image() {
+    let lib = fixture("panicking");
+    let dir = dir_with(&[&lib]);
+    let cwd = tempfile::tempdir().unwrap();
+    let ins = cwd.path().join("in");
+    std::fs::create_dir(&ins).unwrap();
+    // Two small images and one wide one; each effect panics only on the wide one.
+    let (small, wide) =
+        (image::RgbaImage::new(8, 6), image::RgbaImage::from_pixel(40, 30, image::Rgba([9, 8, 7, 255])));
+    small.save(ins.join("a.png")).unwrap();
+    small.save(ins.join("b.png")).unwrap();
+    wide.save(ins.join("c.png")).unwrap();
+    for (id, params) in [
+        ("fixture.panic_footprint", r#"{"min_width": 20}"#),
+        ("fixture.panic_size", r#"{"min_width": 20}"#),
+        ("fixture.panic_setup", r#"{"min_width": 20}"#),
+        ("fixture.panic_render", r#"{"row": 20}"#),
+        ("fixture.panic_drop", r#"{"min_width": 20}"#),
+    ] {
+        std::fs::write(cwd.path().join("p.ron"), format!(r#"(steps: [(effect: "{id}", params: {params})])"#)).unwrap();
+        let out = cwd.path().join(format!("out-{id}"));
+        let o = fxchain(
+            &["batch", "p.ron", "--input-dir", ins.to_str().unwrap(), "--output-dir", out.to_str().unwrap()],
+            &[dir.path()],
+            cwd.path(),
+        );
+        assert_eq!(o.status.code(), Some(1), "{id}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("2 ok, 1 failed"), "{id}: {err}");
+        assert!(err.contains(id) && err.contains("c.png"), "{id}: {err}");
+        assert!(out.join("a.png").exists() && out.join("b.png").exists() && !out.join("c.png").exists());
+    }
 }
 
 #[test]

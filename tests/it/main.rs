@@ -4,6 +4,7 @@
 mod batch;
 mod chain_errors;
 mod cli;
+mod contract;
 mod effects;
 mod engine;
 mod fixtures;

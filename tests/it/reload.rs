@@ -20,7 +20,7 @@ fn build(version: &str) -> PathBuf {
     build_crate(&src, &format!("reload-{version}"), |dir| {
         // A version of its own per variant, so cargo never takes one variant's build for
         // another's (every copy of the crate has the same name and relative path).
-        let n = ["v1", "v2", "panics", "removed", "abi"].iter().position(|v| *v == version).unwrap_or(9);
+        let n = ["v1", "v2", "panics", "removed", "abi", "cases"].iter().position(|v| *v == version).unwrap_or(9);
         let manifest = dir.join("Cargo.toml");
         let m = std::fs::read_to_string(&manifest).unwrap().replacen(
             "version = \"0.1.0\"",
@@ -36,9 +36,10 @@ fn build(version: &str) -> PathBuf {
             "panics" => text.replace("// PANIC", "panic!(\"this build is broken\");"),
             "removed" => text.replace("export_plugin!(Fill, Keep); // EXPORTS", "export_plugin!(Fill); // EXPORTS"),
             "abi" => {
-                use_api_version(dir, "0.3.0");
+                use_api_version(dir, "0.1.3");
                 text
             }
+            "cases" => text.replace("\"); // CASES", "\").tests(&[Test::new(\"paints\").hash(\"0000\")]); // CASES"),
             other => panic!("unknown version {other}"),
         };
         std::fs::write(lib, text).unwrap();
@@ -63,7 +64,8 @@ fn pixel(path: &Path) -> Option<[u8; 4]> {
 
 #[test]
 fn watch_follows_rebuilds_keeps_the_old_generation_on_bad_ones_and_follows_chain_edits() {
-    let (v1, v2, panics, removed, abi) = (build("v1"), build("v2"), build("panics"), build("removed"), build("abi"));
+    let (v1, v2, panics, removed, abi, cases) =
+        (build("v1"), build("v2"), build("panics"), build("removed"), build("abi"), build("cases"));
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     let plugins = d.join("plugins");
@@ -105,13 +107,14 @@ fn watch_follows_rebuilds_keeps_the_old_generation_on_bad_ones_and_follows_chain
     for (lib, reason) in [
         (&panics, "this build is broken"),
         (&removed, "no longer provides reload.keep"),
-        (&abi, "incompatible plugin ABI"),
+        (&abi, "rebuild it against 0.2"),
+        (&cases, "test case `paints` of `reload.fill` failed: expected hash 0000"),
     ] {
         install(lib, &plugins);
         wait_for(reason, timeout, || logged().contains(reason));
         assert_eq!(pixel(&out), Some(V2));
     }
-    assert!(logged().contains("restart"), "{}", logged());
+    assert!(logged().contains("no restart is needed"), "{}", logged());
 
     // A chain edit with an error: reported with its position, the last good output stays.
     std::fs::write(d.join("chain.ron"), chain_text.replace("reload.fill", "reload.fil")).unwrap();

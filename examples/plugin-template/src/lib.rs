@@ -1,14 +1,15 @@
-//! A template fxchain plugin: one point effect (duotone) and one area effect (edge glow).
+//! A template fxchain plugin: one point effect (duotone) and one area effect (outline).
+#![forbid(unsafe_code)]
 
 use fxchain_plugin_api::prelude::*;
 
 #[derive(Params)]
 pub struct DuotoneParams {
     /// Colour for black.
-    #[param(id = "dark", default = "#1b1035")]
+    #[param(default = "#1b1035")]
     pub dark: Color,
     /// Colour for white.
-    #[param(id = "light", default = "#ffd27a")]
+    #[param(default = "#ffd27a")]
     pub light: Color,
 }
 
@@ -17,16 +18,19 @@ pub struct DuotoneParams {
 pub struct Duotone;
 
 impl PointFilter for Duotone {
-    const ID: &'static str = "template.duotone";
-    const SUMMARY: &'static str = "Maps luma onto a two-colour ramp.";
+    const META: Meta = Meta::new("template.duotone")
+        .summary("Maps luma onto a two-colour ramp.")
+        .tests(&[Test::new("default").hash("ec70c4a2685714f1")]);
     type Params = DuotoneParams;
 
-    fn process_row<P: Pixel>(&self, p: &DuotoneParams, row: &mut [P]) {
-        for px in row {
-            let c = px.to_f32();
-            let t = 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
-            let mix = |a: f32, b: f32| a + (b - a) * t;
-            *px = P::from_f32(RgbaF32::new(mix(p.dark.r, p.light.r), mix(p.dark.g, p.light.g), mix(p.dark.b, p.light.b), c.a));
+    fn render<P: Pixel>(&self, p: &DuotoneParams, band: &mut Band<'_, P>) {
+        for (_, row) in band.rows_mut() {
+            for px in row {
+                let c = px.to_f32();
+                let t = 0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b;
+                let mix = |a: f32, b: f32| a + (b - a) * t;
+                *px = P::from_f32(RgbaF32::new(mix(p.dark.r, p.light.r), mix(p.dark.g, p.light.g), mix(p.dark.b, p.light.b), c.a));
+            }
         }
     }
 }
@@ -34,7 +38,7 @@ impl PointFilter for Duotone {
 #[derive(Params)]
 pub struct OutlineParams {
     /// Strength of the outline.
-    #[param(id = "strength", default = 1.0, range = 0.0..=8.0)]
+    #[param(default = 1.0, range = 0.0..=8.0)]
     pub strength: f32,
 }
 
@@ -43,18 +47,16 @@ pub struct OutlineParams {
 pub struct Outline;
 
 impl Filter for Outline {
-    const ID: &'static str = "template.outline";
-    const SUMMARY: &'static str = "Darkens edges found from neighbouring differences.";
+    const META: Meta = Meta::new("template.outline")
+        .summary("Darkens edges found from neighbouring differences.")
+        .tests(&[Test::new("strength 2").params(r#"{"strength": 2.0}"#).hash("f097aae98337191d")]);
     type Params = OutlineParams;
-    type Plan = f32;
 
-    fn plan(&self, p: OutlineParams, _input: Size) -> Result<f32, PluginError> {
-        Ok(p.strength)
+    fn footprint(&self, _: &OutlineParams, _: Size, _: Size) -> Footprint {
+        Footprint::radius(1, Border::Clamp)
     }
-    fn input_rows(&self, _: &f32, output: Rows, input: Size) -> Rows {
-        output.expand(1, input.height)
-    }
-    fn render<P: Pixel>(&self, strength: &f32, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+
+    fn render<P: Pixel>(&self, p: &OutlineParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
         let w = input.width() as usize;
         for (y, row) in out.rows_mut() {
             let here = input.row(y);
@@ -64,11 +66,10 @@ impl Filter for Outline {
                 let r = here[(x + 1).min(w - 1)].to_f32();
                 let b = below[x].to_f32();
                 let edge = ((c.r - r.r).abs() + (c.g - r.g).abs() + (c.b - r.b).abs() + (c.r - b.r).abs() + (c.g - b.g).abs() + (c.b - b.b).abs()) / 6.0;
-                let k = (1.0 - edge * strength * 4.0).clamp(0.0, 1.0);
+                let k = (1.0 - edge * p.strength * 4.0).clamp(0.0, 1.0);
                 *px = P::from_f32(c.map_rgb(|v| v * k));
             }
         }
-        Ok(())
     }
 }
 

@@ -9,8 +9,9 @@ use syn::{parse_macro_input, Data, DeriveInput, Expr, Fields, Lit, LitStr, Range
 
 /// Derives `Params` for a struct with named fields. Each field takes
 /// `#[param(id = "name", default = EXPR, range = A..=B, unit = "px")]` (all optional; `id` defaults
-/// to the field name, `default` to the type's default). The field's `///` doc becomes the
-/// parameter's doc.
+/// to the field name, `default` to the type's default), or `#[param(flatten)]` for a field whose
+/// type is itself a parameter struct, whose parameters are then listed in its place. The field's
+/// `///` doc becomes the parameter's doc.
 #[proc_macro_derive(Params, attributes(param))]
 pub fn derive_params(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -57,9 +58,23 @@ fn params_impl(input: &DeriveInput) -> syn::Result<Tokens> {
     let api = quote!(::fxchain_plugin_api);
     let mut specs = Vec::new();
     let mut inits = Vec::new();
-    for (index, field) in fields.named.iter().enumerate() {
+    let mut names = Vec::new();
+    for field in fields.named.iter() {
         let ident = field.ident.as_ref().expect("named field");
         let ty = &field.ty;
+        names.push(ident.clone());
+        if field.attrs.iter().any(is_flatten) {
+            specs.push(quote!(schema.extend(<#ty as #api::Params>::schema());));
+            inits.push(quote! {
+                let #ident = {
+                    let n = <#ty as #api::Params>::schema().len();
+                    let v = <#ty as #api::Params>::from_values(values.get(at..at + n).unwrap_or(&[]))?;
+                    at += n;
+                    v
+                };
+            });
+            continue;
+        }
         let mut id = ident.to_string().trim_start_matches("r#").to_string();
         let mut default: Option<Expr> = None;
         let mut range: Option<(Expr, Expr)> = None;
@@ -85,7 +100,7 @@ fn params_impl(input: &DeriveInput) -> syn::Result<Tokens> {
                 } else if meta.path.is_ident("unit") {
                     unit = meta.value()?.parse::<LitStr>()?.value();
                 } else {
-                    return Err(meta.error("expected `id`, `default`, `range` or `unit`"));
+                    return Err(meta.error("expected `id`, `default`, `range`, `unit` or `flatten`"));
                 }
                 Ok(())
             })?;
@@ -103,7 +118,7 @@ fn params_impl(input: &DeriveInput) -> syn::Result<Tokens> {
             None => (quote!(f64::NEG_INFINITY), quote!(f64::INFINITY)),
         };
         specs.push(quote! {
-            #api::ParamDef {
+            schema.push(#api::ParamDef {
                 id: #id,
                 kind: <#ty as #api::ParamField>::KIND,
                 default: #api::ParamField::to_value(&#default_value),
@@ -112,21 +127,37 @@ fn params_impl(input: &DeriveInput) -> syn::Result<Tokens> {
                 unit: #unit,
                 choices: <#ty as #api::ParamField>::choices(),
                 doc: #doc,
-            }
+            });
         });
-        inits.push(quote!(#ident: #api::__private::field::<#ty>(values, #index, #id)?));
+        inits.push(quote! {
+            let #ident = #api::__private::field::<#ty>(values, at, #id)?;
+            at += 1;
+        });
     }
     let (ig, tg, wc) = input.generics.split_for_impl();
     Ok(quote! {
         impl #ig #api::Params for #name #tg #wc {
             fn schema() -> ::std::vec::Vec<#api::ParamDef> {
-                ::std::vec![#(#specs),*]
+                #[allow(unused_mut)]
+                let mut schema = ::std::vec::Vec::new();
+                #(#specs)*
+                schema
             }
+            #[allow(unused_assignments, unused_mut, unused_variables)]
             fn from_values(values: &[#api::ParamValue]) -> ::core::result::Result<Self, #api::PluginError> {
-                ::core::result::Result::Ok(Self { #(#inits),* })
+                let mut at = 0usize;
+                #(#inits)*
+                ::core::result::Result::Ok(Self { #(#names),* })
             }
         }
     })
+}
+
+fn is_flatten(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("param")
+        && attr
+            .parse_nested_meta(|meta| if meta.path.is_ident("flatten") { Ok(()) } else { Err(meta.error("")) })
+            .is_ok()
 }
 
 fn snake(name: &str) -> String {

@@ -2,9 +2,8 @@
 
 use fxchain_plugin_api::prelude::*;
 
-use fxkit::fixed::bytes4;
-use fxkit::rows::{load_premul, store_premul};
-use fxkit::Border;
+use fxkit::fixed::widen;
+use fxkit::rows::{load_premul, pad_line, reads_opaque, store_premul};
 
 /// Radii of three box filters whose cascade approximates a Gaussian of `sigma`.
 pub fn box_radii(sigma: f32) -> [usize; 3] {
@@ -59,30 +58,20 @@ pub fn box_blur_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, radi
     let radii: Vec<usize> = radii.iter().copied().filter(|&r| r > 0).collect();
     let total: usize = radii.iter().sum();
     let w = input.width() as usize;
-    let opaque = input.is_opaque();
+    let opaque = reads_opaque(input, border);
     let rows = out.rows();
     let (y_lo, y_hi) = (rows.start as i64 - total as i64, rows.end as i64 + total as i64);
     let n_rows = (y_hi - y_lo) as usize;
 
     // Horizontal passes on every needed row.
-    let ext = w + 2 * total;
-    let mut a = vec![[0f32; 4]; ext];
-    let mut b = vec![[0f32; 4]; ext];
+    let mut a = vec![[0f32; 4]; w + 2 * total];
+    let mut b = a.clone();
     let mut hbuf = vec![[0f32; 4]; n_rows * w];
     for (j, y) in (y_lo..y_hi).enumerate() {
         let Some(sy) = border.index(y, input.height()) else { continue };
-        let src = input.row(sy as u32);
-        load_premul(src, &mut a[total..total + w], opaque);
-        for i in 0..total {
-            a[i] = border.index(i as i64 - total as i64, w as u32).map_or([0.0; 4], |x| a[total + x]);
-            a[total + w + i] = border.index((w + i) as i64, w as u32).map_or([0.0; 4], |x| a[total + x]);
-        }
-        let mut len = ext;
-        for &r in &radii {
-            box_pass(&a[..len], &mut b[..len - 2 * r], r);
-            len -= 2 * r;
-            std::mem::swap(&mut a, &mut b);
-        }
+        load_premul(input.row(sy as u32), &mut a[total..total + w], opaque);
+        pad_line(&mut a, total, border);
+        horizontal_boxes(&mut a, &mut b, &radii);
         hbuf[j * w..(j + 1) * w].copy_from_slice(&a[..w]);
     }
 
@@ -90,6 +79,17 @@ pub fn box_blur_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, radi
     for (y, row) in out.rows_mut() {
         let j = (y - rows.start) as usize;
         store_premul(&cur[j * w..(j + 1) * w], row, opaque);
+    }
+}
+
+/// Applies the box cascade `radii` to the line in `a` (its first `a.len() - 2·sum(radii)`
+/// pixels hold the result afterwards; `b` is scratch of the same length).
+fn horizontal_boxes(a: &mut Vec<[f32; 4]>, b: &mut Vec<[f32; 4]>, radii: &[usize]) {
+    let mut len = a.len();
+    for &r in radii {
+        box_pass(&a[..len], &mut b[..len - 2 * r], r);
+        len -= 2 * r;
+        std::mem::swap(a, b);
     }
 }
 
@@ -131,7 +131,8 @@ fn vertical_boxes(mut cur: Vec<[f32; 4]>, mut n: usize, w: usize, radii: &[usize
 
 /// Parameters of the half-resolution approximation used by the fast Gaussian.
 pub struct HalfRes {
-    radii: [usize; 3],
+    /// The non-zero box radii.
+    radii: Vec<usize>,
     total: usize,
 }
 
@@ -143,19 +144,15 @@ pub fn half_res_plan(sigma: f32) -> Option<HalfRes> {
     }
     // The 2×2 average and the bilinear upsampling blur too; take their variance off σ².
     let s = ((sigma * sigma - 0.5).max(0.25)).sqrt() / 2.0;
-    let radii = box_radii(s);
-    Some(HalfRes { radii, total: radii.iter().sum() })
+    let radii: Vec<usize> = box_radii(s).into_iter().filter(|&r| r > 0).collect();
+    Some(HalfRes { total: radii.iter().sum(), radii })
 }
 
 impl HalfRes {
-    /// Full-resolution input rows needed for output rows `out`.
-    pub fn rows_needed(&self, out: Rows, height: u32, border: Border) -> Rows {
-        let (lo, hi) = self.half_rows(out);
-        let (lo, hi) = (2 * (lo - self.total as i64), 2 * (hi + self.total as i64));
-        if border == Border::Wrap && (lo < 0 || hi > height as i64) {
-            return Rows::new(0, height);
-        }
-        Rows::new(lo.clamp(0, height as i64) as u32, hi.clamp(0, height as i64) as u32)
+    /// Rows read above and below an output row: half row `j` averages full rows `2j` and
+    /// `2j + 1`, the cascade reaches `total` half rows, and the interpolation one more.
+    pub fn radius(&self) -> u32 {
+        2 * self.total as u32 + 2
     }
 
     /// Half-resolution rows `lo..hi` whose blurred values the output rows interpolate.
@@ -165,64 +162,57 @@ impl HalfRes {
         (lo, hi)
     }
 
+    /// The box cascade over the half-resolution rows that output rows `out` interpolate:
+    /// `half_row(j, line)` writes half row `j` (of `hw` pixels) into `line`. Returns the first
+    /// half row and the blurred rows from there.
+    fn blur_half_rows(
+        &self,
+        out: Rows,
+        hw: usize,
+        border: Border,
+        mut half_row: impl FnMut(i64, &mut [[f32; 4]]),
+    ) -> (i64, Vec<[f32; 4]>) {
+        let t = self.total;
+        let (lo, hi) = self.half_rows(out);
+        let n = (hi - lo) as usize + 2 * t;
+        let mut a = vec![[0f32; 4]; hw + 2 * t];
+        let mut b = a.clone();
+        let mut hbuf = vec![[0f32; 4]; n * hw];
+        for (k, j) in (lo - t as i64..hi + t as i64).enumerate() {
+            half_row(j, &mut a[t..t + hw]);
+            pad_line(&mut a, t, border);
+            horizontal_boxes(&mut a, &mut b, &self.radii);
+            hbuf[k * hw..(k + 1) * hw].copy_from_slice(&a[..hw]);
+        }
+        (lo, vertical_boxes(hbuf, n, hw, &self.radii))
+    }
+
     /// Renders the band.
     pub fn render<P: Pixel>(&self, input: &Image<'_, P>, out: &mut Band<'_, P>, border: Border) {
-        let (w, h) = (input.width() as i64, input.height());
-        let hw = ((w + 1) / 2) as usize;
-        let opaque = input.is_opaque();
-        let t = self.total;
-        let (lo, hi) = self.half_rows(out.rows());
-        let (jlo, jhi) = (lo - t as i64, hi + t as i64);
-        let n = (jhi - jlo) as usize;
-        let ext = hw + 2 * t;
-        let mut full = vec![[0f32; 4]; w as usize];
-        let mut a = vec![[0f32; 4]; ext];
-        let mut b = vec![[0f32; 4]; ext];
-        let mut hbuf = vec![[0f32; 4]; n * hw];
-        for (k, j) in (jlo..jhi).enumerate() {
+        let (w, h) = (input.width() as usize, input.height());
+        let hw = w.div_ceil(2);
+        let opaque = reads_opaque(input, border);
+        let mut full = vec![[0f32; 4]; w];
+        let (lo, blurred) = self.blur_half_rows(out.rows(), hw, border, |j, line| {
             // Half row j is the mean of full rows 2j and 2j+1 (read through the border), pairwise.
-            let line = &mut a[t..t + hw];
             line.iter_mut().for_each(|p| *p = [0.0; 4]);
             for fy in [2 * j, 2 * j + 1] {
                 let Some(sy) = border.index(fy, h) else { continue };
                 load_premul(input.row(sy as u32), &mut full, opaque);
                 for (i, d) in line.iter_mut().enumerate() {
-                    let (p, q) = (full[2 * i], full[(2 * i + 1).min(w as usize - 1)]);
+                    let (p, q) = (full[2 * i], full[(2 * i + 1).min(w - 1)]);
                     for c in 0..4 {
                         d[c] += (p[c] + q[c]) * 0.25;
                     }
                 }
             }
-            for i in 0..t {
-                a[i] = border.index(i as i64 - t as i64, hw as u32).map_or([0.0; 4], |x| a[t + x]);
-                a[t + hw + i] = border.index((hw + i) as i64, hw as u32).map_or([0.0; 4], |x| a[t + x]);
-            }
-            let mut len = ext;
-            for &r in self.radii.iter().filter(|&&r| r > 0) {
-                box_pass(&a[..len], &mut b[..len - 2 * r], r);
-                len -= 2 * r;
-                std::mem::swap(&mut a, &mut b);
-            }
-            hbuf[k * hw..(k + 1) * hw].copy_from_slice(&a[..hw]);
-        }
-        let radii: Vec<usize> = self.radii.iter().copied().filter(|&r| r > 0).collect();
-        let blurred = vertical_boxes(hbuf, n, hw, &radii);
-        // Bilinear upsampling from half resolution (rows `lo..hi` of `blurred`).
-        let sample_x: Vec<(usize, usize, f32)> = (0..w as usize)
-            .map(|x| {
-                let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (hw - 1) as f32);
-                let x0 = fx.floor() as usize;
-                (x0, (x0 + 1).min(hw - 1), fx - x0 as f32)
-            })
-            .collect();
-        let mut line = vec![[0f32; 4]; w as usize];
+        });
+        // Bilinear upsampling from half resolution.
+        let taps = upsampling_taps(w, hw);
+        let mut line = vec![[0f32; 4]; w];
         for (y, row) in out.rows_mut() {
-            let fy = (y as f32 + 0.5) / 2.0 - 0.5;
-            let y0 = fy.floor() as i64;
-            let ty = fy - y0 as f32;
-            let r0 = &blurred[(y0 - lo) as usize * hw..][..hw];
-            let r1 = &blurred[(y0 + 1 - lo) as usize * hw..][..hw];
-            for (d, &(x0, x1, tx)) in line.iter_mut().zip(&sample_x) {
+            let (r0, r1, ty) = half_row_pair(&blurred, lo, hw, y);
+            for (d, &(x0, x1, tx)) in line.iter_mut().zip(&taps) {
                 for c in 0..4 {
                     let top = r0[x0][c] + (r0[x1][c] - r0[x0][c]) * tx;
                     let bot = r1[x0][c] + (r1[x1][c] - r1[x0][c]) * tx;
@@ -234,19 +224,26 @@ impl HalfRes {
     }
 }
 
-/// Opaque 8-bit rows as float lanes (0..255), four pixels at a time through byte arrays so the
-/// conversion vectorizes.
-fn widen(src: &[Rgba8], dst: &mut [f32]) {
-    let mut blocks = dst.chunks_exact_mut(16);
-    let mut pixels = src.chunks_exact(4);
-    for (d, p) in (&mut blocks).zip(&mut pixels) {
-        for (x, &b) in d.iter_mut().zip(&bytes4(p.try_into().expect("four pixels"))) {
-            *x = b as f32;
-        }
-    }
-    for (d, p) in blocks.into_remainder().chunks_exact_mut(4).zip(pixels.remainder()) {
-        d.copy_from_slice(&[p.r as f32, p.g as f32, p.b as f32, p.a as f32]);
-    }
+/// For each of `w` output columns: the two half-resolution columns around it and the weight of
+/// the second (output pixel `x` sits at `(x + 0.5) / 2 - 0.5`).
+fn upsampling_taps(w: usize, hw: usize) -> Vec<(usize, usize, f32)> {
+    (0..w)
+        .map(|x| {
+            let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (hw - 1) as f32);
+            let x0 = fx.floor() as usize;
+            (x0, (x0 + 1).min(hw - 1), fx - x0 as f32)
+        })
+        .collect()
+}
+
+/// The two blurred half-resolution rows (of `hw` pixels, the first being half row `lo`) around
+/// output row `y`, and the weight of the second.
+fn half_row_pair(blurred: &[[f32; 4]], lo: i64, hw: usize, y: u32) -> (&[[f32; 4]], &[[f32; 4]], f32) {
+    let fy = (y as f32 + 0.5) / 2.0 - 0.5;
+    let y0 = fy.floor() as i64;
+    let r0 = &blurred[(y0 - lo) as usize * hw..][..hw];
+    let r1 = &blurred[(y0 + 1 - lo) as usize * hw..][..hw];
+    (r0, r1, fy - y0 as f32)
 }
 
 impl HalfRes {
@@ -266,22 +263,14 @@ impl HalfRes {
         }
         let (w, h) = (input.width() as usize, input.height());
         let hw = w.div_ceil(2);
-        let t = self.total;
-        let (lo, hi) = self.half_rows(out.rows());
-        let (jlo, jhi) = (lo - t as i64, hi + t as i64);
-        let n = (jhi - jlo) as usize;
-        let ext = hw + 2 * t;
         let mut full = [vec![0f32; 4 * w], vec![0f32; 4 * w]];
-        let mut a = vec![[0f32; 4]; ext];
-        let mut b = vec![[0f32; 4]; ext];
-        let mut hbuf = vec![[0f32; 4]; n * hw];
-        for (k, j) in (jlo..jhi).enumerate() {
+        let (lo, blurred) = self.blur_half_rows(out.rows(), hw, border, |j, line| {
             // Half row j: the mean of each 2×2 block of full rows 2j and 2j+1 (through the border).
             for (f, fy) in full.iter_mut().zip([2 * j, 2 * j + 1]) {
                 let sy = border.index(fy, h).expect("not transparent") as u32;
-                widen(P::as_rgba8(input.row(sy)).expect("8-bit frame"), f);
+                // Opaque 8-bit rows as float lanes (0..255).
+                widen(P::as_rgba8(input.row(sy)).expect("8-bit frame"), f, |b| b as f32);
             }
-            let line = &mut a[t..t + hw];
             let (top, bottom) = (full[0].chunks_exact(8), full[1].chunks_exact(8));
             for ((d, p), q) in line.iter_mut().zip(top).zip(bottom) {
                 for (c, v) in d.iter_mut().enumerate() {
@@ -294,43 +283,19 @@ impl HalfRes {
                     *v = (p[c] + q[c]) * 0.5;
                 }
             }
-            for i in 0..t {
-                a[i] = a[t + border.index(i as i64 - t as i64, hw as u32).expect("not transparent")];
-                a[t + hw + i] = a[t + border.index((hw + i) as i64, hw as u32).expect("not transparent")];
-            }
-            let mut len = ext;
-            for &r in self.radii.iter().filter(|&&r| r > 0) {
-                box_pass(&a[..len], &mut b[..len - 2 * r], r);
-                len -= 2 * r;
-                std::mem::swap(&mut a, &mut b);
-            }
-            hbuf[k * hw..(k + 1) * hw].copy_from_slice(&a[..hw]);
-        }
-        let radii: Vec<usize> = self.radii.iter().copied().filter(|&r| r > 0).collect();
-        let blurred = vertical_boxes(hbuf, n, hw, &radii);
-        // Bilinear upsampling from half resolution: output pixel x sits at (x + 0.5) / 2 - 0.5.
-        let sample_x: Vec<(usize, usize, f32)> = (0..w)
-            .map(|x| {
-                let fx = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (hw - 1) as f32);
-                let x0 = fx.floor() as usize;
-                (x0, (x0 + 1).min(hw - 1), fx - x0 as f32)
-            })
-            .collect();
+        });
+        let taps = upsampling_taps(w, hw);
         let mut column = vec![[0f32; 4]; hw];
         let mut line = vec![0f32; 4 * w];
         for (y, row) in out.rows_mut() {
-            let fy = (y as f32 + 0.5) / 2.0 - 0.5;
-            let y0 = fy.floor() as i64;
-            let ty = fy - y0 as f32;
-            let r0 = &blurred[(y0 - lo) as usize * hw..][..hw];
-            let r1 = &blurred[(y0 + 1 - lo) as usize * hw..][..hw];
+            let (r0, r1, ty) = half_row_pair(&blurred, lo, hw, y);
             // Vertical first (one lerp per half-resolution pixel), then horizontal.
             for ((d, p), q) in column.iter_mut().zip(r0).zip(r1) {
                 for c in 0..4 {
                     d[c] = p[c] + (q[c] - p[c]) * ty;
                 }
             }
-            for (d, &(x0, x1, tx)) in line.chunks_exact_mut(4).zip(&sample_x) {
+            for (d, &(x0, x1, tx)) in line.chunks_exact_mut(4).zip(&taps) {
                 let (p, q) = (column[x0], column[x1]);
                 for c in 0..4 {
                     d[c] = p[c] + (q[c] - p[c]) * tx;

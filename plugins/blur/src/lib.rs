@@ -1,10 +1,9 @@
 //! Blur and sharpen effects.
 
 use fxchain_plugin_api::prelude::*;
-use fxkit::conv::{convolve_band, gaussian_kernel, rows_needed};
+use fxkit::conv::{convolve_band, gaussian_or_identity};
 use fxkit::fixed::{convolve_rgba8, store_block, store_lanes, FixedKernel, BLOCK, LANES};
-use fxkit::rows::{load_premul, unpremul};
-use fxkit::Border;
+use fxkit::rows::reads_opaque;
 
 mod boxes;
 mod motion;
@@ -18,85 +17,91 @@ fn copy_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>) {
     }
 }
 
+/// Rows a kernel of odd length `k.len()` reads above and below its centre.
+fn radius(k: &[f32]) -> u32 {
+    (k.len() / 2) as u32
+}
+
 // ---- gaussian -----------------------------------------------------------------------------------
 
 /// Parameters of `blur.gaussian` and its fast variant.
-#[derive(Params, Clone)]
+#[derive(Params)]
 pub struct GaussianParams {
     /// Standard deviation in pixels (as OpenCV's and libvips' sigma); the kernel covers ±ceil(3σ). 0 leaves the image unchanged.
-    #[param(id = "sigma", default = 2.0, range = 0.0..=250.0, unit = "px")]
+    #[param(default = 2.0, range = 0.0..=250.0, unit = "px")]
     pub sigma: f32,
     /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
+    #[param(flatten)]
+    pub border: BorderParams,
 }
 
 /// Gaussian blur, the reference: separable convolution with a sampled Gaussian in f32 on
-/// premultiplied alpha (fully transparent pixels never bleed colour).
+/// premultiplied alpha (fully transparent pixels never bleed colour). The state is the kernel.
 #[derive(Default)]
-pub struct GaussianBlur;
+pub struct GaussianBlur {
+    kernel: Vec<f32>,
+}
 
 impl Filter for GaussianBlur {
-    const ID: &'static str = "blur.gaussian";
-    const SUMMARY: &'static str = "Gaussian blur (separable, exact kernel covering ±3σ).";
-    const DOC: &'static str =
-        "Quality reference. Alpha is premultiplied while blurring so transparent pixels do not bleed colour.";
+    const META: Meta = Meta::new("blur.gaussian")
+        .summary("Gaussian blur (separable, exact kernel covering ±3σ).")
+        .doc("Quality reference. Alpha is premultiplied while blurring so transparent pixels do not bleed colour.")
+        .tests(&[
+            Test::new("σ=3").params(r#"{"sigma": 3.0}"#).hash("64126242a1792467"),
+            Test::new("σ=1.6, wrap, f32").params(r#"{"sigma": 1.6, "border": "wrap"}"#).f32().hash("6fbfa93307c22876"),
+            Test::new("σ=40, transparent border")
+                .params(r#"{"sigma": 40.0, "border": "transparent"}"#)
+                .hash("1c4d3dd87e1a5ef5"),
+        ]);
     type Params = GaussianParams;
-    type Plan = (GaussianParams, Vec<f32>);
 
-    fn plan(&self, p: GaussianParams, _input: Size) -> Result<Self::Plan, PluginError> {
-        let k = if p.sigma > 0.0 { gaussian_kernel(p.sigma) } else { vec![1.0] };
-        Ok((p, k))
+    fn setup(&mut self, p: &GaussianParams, _: Size) -> Result<(), PluginError> {
+        self.kernel = gaussian_or_identity(p.sigma);
+        Ok(())
     }
-    fn input_rows(&self, (p, k): &Self::Plan, output: Rows, input: Size) -> Rows {
-        rows_needed(output, (k.len() / 2) as u32, input.height, p.border)
+    fn footprint(&self, p: &GaussianParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(radius(&self.kernel))
     }
-    fn render<P: Pixel>(
-        &self,
-        (p, k): &Self::Plan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        if k.len() == 1 {
+    fn render<P: Pixel>(&self, p: &GaussianParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        if self.kernel.len() == 1 {
             copy_band(input, out);
         } else {
-            convolve_band(input, out, k, k, p.border);
+            convolve_band(input, out, &self.kernel, &self.kernel, p.border.mode);
         }
-        Ok(())
     }
 }
 
 /// Fast gaussian: three box-blur passes per axis (running sums, cost independent of σ).
 #[derive(Default)]
-pub struct GaussianBlurFast;
+pub struct GaussianBlurFast {
+    fast: Fast,
+}
 
 impl Filter for GaussianBlurFast {
-    const ID: &'static str = "blur.gaussian.fast";
-    const SUMMARY: &'static str = "Gaussian blur approximated by three box blurs (at half resolution from σ = 1).";
-    const DOC: &'static str = "Box widths from the standard three-pass approximation of σ; from σ = 1 the cascade runs on a 2×2-averaged copy and is upsampled bilinearly. Cost does not grow with σ. On opaque 8-bit frames with σ ≤ 5 the exact Gaussian in fixed point is cheaper than the cascade, and is used instead.";
-    const VARIANT_OF: &'static str = "blur.gaussian";
-    const TIER: Tier = Tier::FAST;
+    const META: Meta = Meta::new("blur.gaussian.fast")
+        .summary("Gaussian blur approximated by three box blurs (at half resolution from σ = 1).")
+        .doc("Box widths from the standard three-pass approximation of σ; from σ = 1 the cascade runs on a 2×2-averaged copy and is upsampled bilinearly. Cost does not grow with σ. On opaque 8-bit frames with σ ≤ 5 the exact Gaussian in fixed point is cheaper than the cascade, and is used instead.")
+        .variant_of("blur.gaussian", Tier::FAST)
+        .tests(&[
+            Test::new("σ=3").params(r#"{"sigma": 3.0}"#).psnr("blur.gaussian", 49.0),
+            Test::new("σ=12, mirror").params(r#"{"sigma": 12.0, "border": "mirror"}"#).psnr("blur.gaussian", 48.0),
+            Test::new("σ=0.7, f32").params(r#"{"sigma": 0.7}"#).f32().psnr("blur.gaussian", 35.0),
+        ]);
     type Params = GaussianParams;
-    type Plan = (GaussianParams, Fast);
 
-    fn plan(&self, p: GaussianParams, _input: Size) -> Result<Self::Plan, PluginError> {
-        let f = Fast::new(p.sigma);
-        Ok((p, f))
-    }
-    fn input_rows(&self, (p, f): &Self::Plan, output: Rows, input: Size) -> Rows {
-        f.rows_needed(output, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        (p, f): &Self::Plan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let exact = f.exact.as_ref().filter(|_| input.is_opaque());
-        if !exact.is_some_and(|k| convolve_rgba8(input, out, k, k, p.border, store_block)) {
-            f.blur.render(input, out, p.border);
-        }
+    fn setup(&mut self, p: &GaussianParams, _: Size) -> Result<(), PluginError> {
+        self.fast = Fast::new(p.sigma);
         Ok(())
+    }
+    fn footprint(&self, p: &GaussianParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(self.fast.radius())
+    }
+    fn render<P: Pixel>(&self, p: &GaussianParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        let border = p.border.mode;
+        let exact = self.fast.exact.as_ref().filter(|_| reads_opaque(input, border));
+        if !exact.is_some_and(|k| convolve_rgba8(input, out, k, k, border, store_block)) {
+            self.fast.blur.render(input, out, border);
+        }
     }
 }
 
@@ -106,11 +111,11 @@ impl Filter for GaussianBlurFast {
 #[derive(Params)]
 pub struct BoxParams {
     /// Half-width of the square window: each output is the mean of (2r+1)² pixels.
-    #[param(id = "radius", default = 2, range = 0..=500, unit = "px")]
+    #[param(default = 2, range = 0..=500, unit = "px")]
     pub radius: u32,
     /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
+    #[param(flatten)]
+    pub border: BorderParams,
 }
 
 /// Box blur: the mean over a square window.
@@ -118,44 +123,44 @@ pub struct BoxParams {
 pub struct BoxBlur;
 
 impl Filter for BoxBlur {
-    const ID: &'static str = "blur.box";
-    const SUMMARY: &'static str = "Box blur: mean over a (2r+1)² window.";
+    const META: Meta = Meta::new("blur.box").summary("Box blur: mean over a (2r+1)² window.").tests(&[
+        Test::new("r=3").params(r#"{"radius": 3}"#).hash("2d74105608a340ba"),
+        Test::new("r=2, transparent border, f32")
+            .params(r#"{"radius": 2, "border": "transparent"}"#)
+            .f32()
+            .hash("075a7434c2b056d8"),
+    ]);
     type Params = BoxParams;
-    type Plan = BoxParams;
 
-    fn plan(&self, p: BoxParams, _input: Size) -> Result<BoxParams, PluginError> {
-        Ok(p)
+    fn footprint(&self, p: &BoxParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(p.radius)
     }
-    fn input_rows(&self, p: &BoxParams, output: Rows, input: Size) -> Rows {
-        rows_needed(output, p.radius, input.height, p.border)
-    }
-    fn render<P: Pixel>(&self, p: &BoxParams, input: &Image<'_, P>, out: &mut Band<'_, P>) -> Result<(), PluginError> {
+    fn render<P: Pixel>(&self, p: &BoxParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
         if p.radius == 0 {
             copy_band(input, out);
         } else {
-            boxes::box_blur_band(input, out, &[p.radius as usize, 0, 0], p.border);
+            boxes::box_blur_band(input, out, &[p.radius as usize, 0, 0], p.border.mode);
         }
-        Ok(())
     }
 }
 
 // ---- unsharp ------------------------------------------------------------------------------------
 
 /// Parameters of `sharpen.unsharp` and its fast variant.
-#[derive(Params, Clone)]
+#[derive(Params)]
 pub struct UnsharpParams {
     /// Standard deviation of the blur that defines detail, in pixels.
-    #[param(id = "sigma", default = 1.0, range = 0.0..=100.0, unit = "px")]
+    #[param(default = 1.0, range = 0.0..=100.0, unit = "px")]
     pub sigma: f32,
     /// How much detail is added back: out = in + amount·(in − blur).
-    #[param(id = "amount", default = 0.5, range = 0.0..=10.0)]
+    #[param(default = 0.5, range = 0.0..=10.0)]
     pub amount: f32,
     /// Differences smaller than this (0..1) are left alone, to spare noise.
-    #[param(id = "threshold", default = 0.0, range = 0.0..=1.0)]
+    #[param(default = 0.0, range = 0.0..=1.0)]
     pub threshold: f32,
     /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
+    #[param(flatten)]
+    pub border: BorderParams,
 }
 
 fn sharpen_rows<P: Pixel>(orig: &[P], blurred: &[P], out: &mut [P], p: &UnsharpParams) {
@@ -279,23 +284,25 @@ impl SharpenFixed {
 /// Unsharp mask on an opaque 8-bit frame in one pass: the fixed-point blur of each block goes
 /// straight into the sharpening formula. Returns `false` when the fast path does not apply.
 fn unsharp_fixed<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: &UnsharpParams, k: &FixedKernel) -> bool {
-    if !input.is_opaque() {
+    let border = p.border.mode;
+    if !reads_opaque(input, border) {
         return false;
     }
     let sh = SharpenFixed::new(p);
-    convolve_rgba8(input, out, k, k, p.border, |orig, dst, x0, blur, n| sh.span(orig, dst, x0, blur, n))
+    convolve_rgba8(input, out, k, k, border, |orig, dst, x0, blur, n| sh.span(orig, dst, x0, blur, n))
 }
 
 /// The fast unsharp mask on an opaque 8-bit frame: the half-resolution blur in float lanes, then
 /// the fixed-point sharpening. Returns `false` when this path does not apply.
 fn unsharp_fast_rgba8<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: &UnsharpParams, f: &FastBlur) -> bool {
     let FastBlur::Half(h) = f else { return false };
-    if !input.is_opaque() {
+    let border = p.border.mode;
+    if !reads_opaque(input, border) {
         return false;
     }
     let sh = SharpenFixed::new(p);
     let w = input.width() as usize;
-    h.render_rgba8(input, out, p.border, |y, row, lanes| {
+    h.render_rgba8(input, out, border, |y, row, lanes| {
         let orig = P::as_rgba8(input.row(y)).expect("8-bit frame");
         let dst = P::as_rgba8_mut(row).expect("8-bit frame");
         for x0 in (0..w).step_by(BLOCK) {
@@ -317,73 +324,74 @@ fn to_fixed(v: f32) -> u16 {
 }
 
 /// Unsharp mask, the reference: exact Gaussian blur, then in + amount·(in − blur) per channel.
+/// The state is the blur kernel, and its fixed-point form where that applies.
 #[derive(Default)]
-pub struct Unsharp;
+pub struct Unsharp {
+    kernel: Vec<f32>,
+    fixed: Option<FixedKernel>,
+}
 
 impl Filter for Unsharp {
-    const ID: &'static str = "sharpen.unsharp";
-    const SUMMARY: &'static str = "Unsharp mask: adds back the difference from a Gaussian blur.";
-    const DOC: &'static str = "Same convention as OpenCV's GaussianBlur + addWeighted(1+amount, -amount) and libvips' sharpen with a plain Gaussian.";
+    const META: Meta = Meta::new("sharpen.unsharp")
+        .summary("Unsharp mask: adds back the difference from a Gaussian blur.")
+        .doc("Same convention as OpenCV's GaussianBlur + addWeighted(1+amount, -amount) and libvips' sharpen with a plain Gaussian.")
+        .tests(&[
+            Test::new("σ=2, amount 1.5").params(r#"{"sigma": 2.0, "amount": 1.5}"#).hash("a34d4a4f4700c80a"),
+            Test::new("threshold, f32").params(r#"{"sigma": 1.2, "amount": 0.8, "threshold": 0.05}"#).f32().hash("dfca7e111b3aa235"),
+        ]);
     type Params = UnsharpParams;
-    type Plan = (UnsharpParams, Vec<f32>);
 
-    fn plan(&self, p: UnsharpParams, _input: Size) -> Result<Self::Plan, PluginError> {
-        let k = if p.sigma > 0.0 { gaussian_kernel(p.sigma) } else { vec![1.0] };
-        Ok((p, k))
-    }
-    fn input_rows(&self, (p, k): &Self::Plan, output: Rows, input: Size) -> Rows {
-        rows_needed(output, (k.len() / 2) as u32, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        (p, k): &Self::Plan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let fixed = k.len() > 1 && FixedKernel::new(k).is_some_and(|fk| unsharp_fixed(input, out, p, &fk));
-        if !fixed {
-            unsharp_band(input, out, p, |b| convolve_band(input, b, k, k, p.border));
-        }
+    fn setup(&mut self, p: &UnsharpParams, _: Size) -> Result<(), PluginError> {
+        self.kernel = gaussian_or_identity(p.sigma);
+        self.fixed = if self.kernel.len() > 1 { FixedKernel::new(&self.kernel) } else { None };
         Ok(())
+    }
+    fn footprint(&self, p: &UnsharpParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(radius(&self.kernel))
+    }
+    fn render<P: Pixel>(&self, p: &UnsharpParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        if !self.fixed.as_ref().is_some_and(|k| unsharp_fixed(input, out, p, k)) {
+            let k = &self.kernel;
+            unsharp_band(input, out, p, |b| convolve_band(input, b, k, k, p.border.mode));
+        }
     }
 }
 
 /// Fast unsharp mask: the blur is the three-box approximation.
 #[derive(Default)]
-pub struct UnsharpFast;
+pub struct UnsharpFast {
+    fast: Fast,
+}
 
 impl Filter for UnsharpFast {
-    const ID: &'static str = "sharpen.unsharp.fast";
-    const SUMMARY: &'static str = "Unsharp mask over the fast (box, half-resolution) blur.";
-    const DOC: &'static str = "On opaque 8-bit frames with σ ≤ 5 the exact Gaussian in fixed point is cheaper than the box cascade, and is used instead.";
-    const VARIANT_OF: &'static str = "sharpen.unsharp";
-    const TIER: Tier = Tier::FAST;
+    const META: Meta = Meta::new("sharpen.unsharp.fast")
+        .summary("Unsharp mask over the fast (box, half-resolution) blur.")
+        .doc("On opaque 8-bit frames with σ ≤ 5 the exact Gaussian in fixed point is cheaper than the box cascade, and is used instead.")
+        .variant_of("sharpen.unsharp", Tier::FAST)
+        .tests(&[
+            Test::new("σ=2, amount 1.5").params(r#"{"sigma": 2.0, "amount": 1.5}"#).psnr("sharpen.unsharp", 43.0),
+            Test::new("σ=8, f32").params(r#"{"sigma": 8.0, "amount": 0.8}"#).f32().psnr("sharpen.unsharp", 50.0),
+        ]);
     type Params = UnsharpParams;
-    type Plan = (UnsharpParams, Fast);
 
-    fn plan(&self, p: UnsharpParams, _input: Size) -> Result<Self::Plan, PluginError> {
-        let f = Fast::new(p.sigma);
-        Ok((p, f))
-    }
-    fn input_rows(&self, (p, f): &Self::Plan, output: Rows, input: Size) -> Rows {
-        f.rows_needed(output, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        (p, f): &Self::Plan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let exact = f.exact.as_ref().is_some_and(|k| unsharp_fixed(input, out, p, k));
-        if !exact && !unsharp_fast_rgba8(input, out, p, &f.blur) {
-            unsharp_band(input, out, p, |b| f.blur.render(input, b, p.border));
-        }
+    fn setup(&mut self, p: &UnsharpParams, _: Size) -> Result<(), PluginError> {
+        self.fast = Fast::new(p.sigma);
         Ok(())
+    }
+    fn footprint(&self, p: &UnsharpParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(self.fast.radius())
+    }
+    fn render<P: Pixel>(&self, p: &UnsharpParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        let exact = self.fast.exact.as_ref().is_some_and(|k| unsharp_fixed(input, out, p, k));
+        if !exact && !unsharp_fast_rgba8(input, out, p, &self.fast.blur) {
+            unsharp_band(input, out, p, |b| self.fast.blur.render(input, b, p.border.mode));
+        }
     }
 }
 
-/// The plan of the fast blur and sharpen: the box cascade, and for small σ the exact kernel in
+/// The state of the fast blur and sharpen: the box cascade, and for small σ the exact kernel in
 /// fixed point, which costs less than the cascade on opaque 8-bit frames.
+#[derive(Default)]
 pub struct Fast {
     blur: FastBlur,
     exact: Option<FixedKernel>,
@@ -396,28 +404,25 @@ impl Fast {
 
     fn new(sigma: f32) -> Self {
         let exact = if sigma > 0.0 && sigma <= Self::EXACT_MAX_SIGMA {
-            FixedKernel::new(&gaussian_kernel(sigma))
+            FixedKernel::new(&gaussian_or_identity(sigma))
         } else {
             None
         };
         Fast { blur: FastBlur::new(sigma), exact }
     }
 
-    fn rows_needed(&self, output: Rows, height: u32, border: Border) -> Rows {
-        let boxes = self.blur.rows_needed(output, height, border);
-        match &self.exact {
-            Some(k) => {
-                let exact = rows_needed(output, k.radius() as u32, height, border);
-                Rows::new(boxes.start.min(exact.start), boxes.end.max(exact.end))
-            }
-            None => boxes,
-        }
+    /// Rows read above and below an output row, by either path.
+    fn radius(&self) -> u32 {
+        let exact = self.exact.as_ref().map_or(0, |k| k.radius() as u32);
+        self.blur.radius().max(exact)
     }
 }
 
 /// The fast blur: a box cascade, at half resolution for larger σ.
+#[derive(Default)]
 pub enum FastBlur {
     /// σ = 0.
+    #[default]
     Identity,
     /// Full-resolution box cascade.
     Full([usize; 3]),
@@ -439,18 +444,18 @@ impl FastBlur {
             }
         }
     }
-    fn rows_needed(&self, output: Rows, height: u32, border: Border) -> Rows {
+    fn radius(&self) -> u32 {
         match self {
-            FastBlur::Identity => output,
-            FastBlur::Full(r) => rows_needed(output, r.iter().sum::<usize>() as u32, height, border),
-            FastBlur::Half(h) => h.rows_needed(output, height, border),
+            FastBlur::Identity => 0,
+            FastBlur::Full(r) => r.iter().sum::<usize>() as u32,
+            FastBlur::Half(h) => h.radius(),
         }
     }
     fn render<P: Pixel>(&self, input: &Image<'_, P>, out: &mut Band<'_, P>, border: Border) {
         if let FastBlur::Half(h) = self {
             let store =
                 |_, row: &mut [P], lanes: &[f32]| store_lanes(lanes, P::as_rgba8_mut(row).expect("8-bit frame"));
-            if input.is_opaque() && h.render_rgba8(input, out, border, store) {
+            if reads_opaque(input, border) && h.render_rgba8(input, out, border, store) {
                 return;
             }
         }
@@ -460,23 +465,6 @@ impl FastBlur {
             FastBlur::Half(h) => h.render(input, out, border),
         }
     }
-}
-
-/// Loads the premultiplied pixel at `(x, y)` with border handling (used by the sampling filters).
-#[inline]
-pub(crate) fn sample<P: Pixel>(input: &Image<'_, P>, x: i64, y: i64, border: Border, opaque: bool) -> [f32; 4] {
-    let (Some(sx), Some(sy)) = (border.index(x, input.width()), border.index(y, input.height())) else {
-        return [0.0; 4];
-    };
-    let mut px = [[0f32; 4]; 1];
-    load_premul(&input.row_clamped(sy as i64)[sx..sx + 1], &mut px, opaque);
-    px[0]
-}
-
-/// Writes a premultiplied accumulator as a pixel.
-#[inline]
-pub(crate) fn store<P: Pixel>(acc: [f32; 4], opaque: bool) -> P {
-    P::from_f32(unpremul(acc, opaque))
 }
 
 export_plugin!(GaussianBlur, GaussianBlurFast, BoxBlur, Unsharp, UnsharpFast, MotionBlur, Median);

@@ -2,6 +2,7 @@
 //! alpha masks. Colours are composited as straight sRGB values with the W3C compositing formulas.
 
 use fxchain_plugin_api::prelude::*;
+use fxkit::luma::coverage;
 
 /// Blend modes (the W3C / Photoshop definitions).
 #[derive(ParamEnum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -53,19 +54,14 @@ pub fn composite(mode: Mode, base: RgbaF32, top: RgbaF32) -> RgbaF32 {
     RgbaF32::new(ch(base.r, top.r), ch(base.g, top.g), ch(base.b, top.b), ao)
 }
 
-#[inline]
-fn luma(c: RgbaF32) -> f32 {
-    0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b
-}
-
 /// Parameters of `composite.blend`.
 #[derive(Params)]
 pub struct BlendParams {
     /// How colours combine.
-    #[param(id = "mode", default = "normal")]
+    #[param(default = "normal")]
     pub mode: Mode,
     /// Opacity of the top image.
-    #[param(id = "opacity", default = 1.0, range = 0.0..=1.0)]
+    #[param(default = 1.0, range = 0.0..=1.0)]
     pub opacity: f32,
 }
 
@@ -74,21 +70,18 @@ pub struct BlendParams {
 #[derive(Default)]
 pub struct Blend;
 impl Compositor for Blend {
-    const ID: &'static str = "composite.blend";
-    const SUMMARY: &'static str =
-        "Blends input 2 over input 1 (normal, multiply, screen, overlay, add, difference); optional mask as input 3.";
-    const MAX_INPUTS: u32 = 3;
+    const META: Meta = Meta::new("composite.blend")
+        .summary(
+            "Blends input 2 over input 1 (normal, multiply, screen, overlay, add, difference); optional mask as input 3.",
+        )
+        .inputs(2, 3)
+        .tests(&[
+            Test::new("multiply 0.7").params(r#"{"mode": "multiply", "opacity": 0.7}"#).hash("906760d9172cb633"),
+            Test::new("overlay").params(r#"{"mode": "overlay"}"#).hash("d6b7b9406a634280"),
+            Test::new("difference, float").params(r#"{"mode": "difference", "opacity": 0.5}"#).f32().hash("c0ae7442f351ef36"),
+        ]);
     type Params = BlendParams;
-    type Plan = BlendParams;
-    fn plan(&self, p: BlendParams, _: &[Size]) -> Result<BlendParams, PluginError> {
-        Ok(p)
-    }
-    fn render<P: Pixel>(
-        &self,
-        p: &BlendParams,
-        inputs: &[Image<'_, P>],
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
+    fn render<P: Pixel>(&self, p: &BlendParams, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) {
         let (base, top) = (&inputs[0], &inputs[1]);
         let mask = inputs.get(2);
         for (y, row) in out.rows_mut() {
@@ -98,10 +91,7 @@ impl Compositor for Blend {
             for (x, d) in row.iter_mut().enumerate() {
                 let mut s = t.and_then(|t| t.get(x)).map(|p| p.to_f32()).unwrap_or_default();
                 let k = match m {
-                    Some(m) => m.get(x).map(|p| {
-                        let c = p.to_f32();
-                        luma(c) * c.a
-                    }),
+                    Some(m) => m.get(x).map(|p| coverage(p.to_f32())),
                     None => Some(1.0),
                 }
                 .unwrap_or(0.0);
@@ -109,7 +99,6 @@ impl Compositor for Blend {
                 *d = P::from_f32(composite(p.mode, b[x].to_f32(), s));
             }
         }
-        Ok(())
     }
 }
 
@@ -117,49 +106,49 @@ impl Compositor for Blend {
 #[derive(Params)]
 pub struct PlaceParams {
     /// Left edge of the placed image, in pixels (may be negative).
-    #[param(id = "x", default = 0, range = -65536..=65536, unit = "px")]
+    #[param(default = 0, range = -65536..=65536, unit = "px")]
     pub x: i32,
     /// Top edge of the placed image, in pixels (may be negative).
-    #[param(id = "y", default = 0, range = -65536..=65536, unit = "px")]
+    #[param(default = 0, range = -65536..=65536, unit = "px")]
     pub y: i32,
     /// Centre the placed image instead (x and y then offset it from the centre).
-    #[param(id = "center", default = false)]
+    #[param(default = false)]
     pub center: bool,
     /// Opacity of the placed image.
-    #[param(id = "opacity", default = 1.0, range = 0.0..=1.0)]
+    #[param(default = 1.0, range = 0.0..=1.0)]
     pub opacity: f32,
 }
 
 /// Places input 2 over input 1 at an offset (normal source-over).
 #[derive(Default)]
-pub struct Place;
+pub struct Place {
+    /// Where the placed image's top-left corner lands on input 1.
+    origin: (i64, i64),
+}
 impl Compositor for Place {
-    const ID: &'static str = "composite.place";
-    const SUMMARY: &'static str = "Draws input 2 over input 1 at an offset.";
+    const META: Meta = Meta::new("composite.place").summary("Draws input 2 over input 1 at an offset.").tests(&[
+        Test::new("offset, half opacity").params(r#"{"x": 9, "y": -5, "opacity": 0.5}"#).hash("e546e3aeacb015f4"),
+        Test::new("centred").params(r#"{"x": -3, "y": 4, "center": true}"#).hash("90fb580870fa141a"),
+    ]);
     type Params = PlaceParams;
-    type Plan = (i64, i64, f32);
-    fn plan(&self, p: PlaceParams, inputs: &[Size]) -> Result<Self::Plan, PluginError> {
+    fn setup(&mut self, p: &PlaceParams, inputs: &[Size]) -> Result<(), PluginError> {
         let (mut x, mut y) = (p.x as i64, p.y as i64);
         if p.center {
             x += (inputs[0].width as i64 - inputs[1].width as i64) / 2;
             y += (inputs[0].height as i64 - inputs[1].height as i64) / 2;
         }
-        Ok((x, y, p.opacity))
+        self.origin = (x, y);
+        Ok(())
     }
-    fn input_rows(&self, &(_, oy, _): &Self::Plan, input: u32, output: Rows, size: Size) -> Rows {
-        if input == 0 {
-            return output;
+    fn footprint(&self, _: &PlaceParams, index: usize, _: &[Size], _: Size) -> Footprint {
+        match index {
+            0 => Footprint::SAME,
+            // Output row y shows row y − oy of the placed image.
+            _ => Footprint::map(0.0, 1.0, -self.origin.1 as f64, 0.0),
         }
-        let s = (output.start as i64 - oy).clamp(0, size.height as i64) as u32;
-        let e = (output.end as i64 - oy).clamp(0, size.height as i64) as u32;
-        Rows::new(s, e)
     }
-    fn render<P: Pixel>(
-        &self,
-        &(ox, oy, opacity): &Self::Plan,
-        inputs: &[Image<'_, P>],
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
+    fn render<P: Pixel>(&self, p: &PlaceParams, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) {
+        let (ox, oy) = self.origin;
         let (base, top) = (&inputs[0], &inputs[1]);
         let (tw, th) = (top.width() as i64, top.height() as i64);
         for (y, row) in out.rows_mut() {
@@ -172,14 +161,13 @@ impl Compositor for Place {
                 *d = match t {
                     Some(t) if (0..tw).contains(&tx) => {
                         let mut s = t[tx as usize].to_f32();
-                        s.a *= opacity;
+                        s.a *= p.opacity;
                         P::from_f32(composite(Mode::Normal, base_px, s))
                     }
                     _ => b[x],
                 };
             }
         }
-        Ok(())
     }
 }
 
@@ -187,7 +175,7 @@ impl Compositor for Place {
 #[derive(Params)]
 pub struct MaskParams {
     /// Use 1 − mask.
-    #[param(id = "invert", default = false)]
+    #[param(default = false)]
     pub invert: bool,
 }
 
@@ -195,37 +183,57 @@ pub struct MaskParams {
 #[derive(Default)]
 pub struct Mask;
 impl Compositor for Mask {
-    const ID: &'static str = "composite.mask";
-    const SUMMARY: &'static str = "Scales input 1's alpha by input 2's luma × alpha (a cut-out).";
+    const META: Meta =
+        Meta::new("composite.mask").summary("Scales input 1's alpha by input 2's luma × alpha (a cut-out).").tests(&[
+            Test::new("mask").hash("1e7fc7479c809593"),
+            Test::new("inverted").params(r#"{"invert": true}"#).hash("369f13d05efd9e06"),
+        ]);
     type Params = MaskParams;
-    type Plan = bool;
-    fn plan(&self, p: MaskParams, _: &[Size]) -> Result<bool, PluginError> {
-        Ok(p.invert)
-    }
-    fn render<P: Pixel>(
-        &self,
-        invert: &bool,
-        inputs: &[Image<'_, P>],
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
+    fn render<P: Pixel>(&self, p: &MaskParams, inputs: &[Image<'_, P>], out: &mut Band<'_, P>) {
         let (img, mask) = (&inputs[0], &inputs[1]);
         for (y, row) in out.rows_mut() {
             let src = img.row(y);
             let m = (y < mask.height()).then(|| mask.row(y));
             for (x, d) in row.iter_mut().enumerate() {
-                let k = m.and_then(|m| m.get(x)).map(|p| {
-                    let c = p.to_f32();
-                    luma(c) * c.a
-                });
+                let k = m.and_then(|m| m.get(x)).map(|p| coverage(p.to_f32()));
                 let k = k.unwrap_or(0.0).clamp(0.0, 1.0);
-                let k = if *invert { 1.0 - k } else { k };
+                let k = if p.invert { 1.0 - k } else { k };
                 let mut c = src[x].to_f32();
                 c.a *= k;
                 *d = P::from_f32(c);
             }
         }
-        Ok(())
     }
 }
 
 export_plugin!(Blend, Place, Mask);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placed_images_footprint_holds_every_row_it_shows() {
+        let base = Size::new(8, 20);
+        for (y, center, th) in
+            [(0, false, 10), (-5, false, 10), (7, false, 10), (30, false, 10), (-30, false, 10), (3, true, 1)]
+        {
+            let p = PlaceParams { x: 0, y, center, opacity: 1.0 };
+            let inputs = [base, Size::new(8, th)];
+            let mut place = Place::default();
+            place.setup(&p, &inputs).unwrap();
+            let oy = place.origin.1;
+            assert_eq!(oy, if center { y as i64 + (20 - th as i64) / 2 } else { y as i64 });
+            assert_eq!(place.footprint(&p, 0, &inputs, base), Footprint::SAME);
+            let f = place.footprint(&p, 1, &inputs, base);
+            for start in 0..20 {
+                for end in start + 1..=20 {
+                    let rows = f.input_rows(Rows::new(start, end), 8, th);
+                    for ty in (start as i64 - oy..end as i64 - oy).filter(|ty| (0..th as i64).contains(ty)) {
+                        assert!(rows.start as i64 <= ty && ty < rows.end as i64, "row {ty} of {rows:?} (y {y})");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,77 +1,38 @@
-//! Edge detection on Rec. 709 luma.
+//! Edge detection on Rec. 709 luma: each effect is a formula over the 3×3 luma window of
+//! [`fxkit::stencil::stencil3`].
 
 use fxchain_plugin_api::prelude::*;
-use fxkit::conv::rows_needed;
-use fxkit::Border;
+use fxkit::luma::luma;
+use fxkit::stencil::{sobel, stencil3, Window};
 
-#[inline]
-fn luma<P: Pixel>(p: P) -> f32 {
-    let c = p.to_f32();
-    0.2126 * c.r + 0.7152 * c.g + 0.0722 * c.b
-}
-
-/// Loads the luma of rows `y-1..=y+1` (with border handling) into three lines with one pixel of
-/// border on each side.
-fn luma_rows<P: Pixel>(input: &Image<'_, P>, y: u32, border: Border, lines: &mut [Vec<f32>; 3]) {
-    let w = input.width() as usize;
-    for (k, line) in lines.iter_mut().enumerate() {
-        let sy = border.index(y as i64 + k as i64 - 1, input.height());
-        for (i, v) in line.iter_mut().enumerate() {
-            let sx = border.index(i as i64 - 1, w as u32);
-            *v = match (sx, sy) {
-                (Some(x), Some(yy)) => luma(input.row(yy as u32)[x]),
-                _ => 0.0,
-            };
-        }
-    }
-}
-
-/// Parameters of `edges.sobel`.
+/// Parameters of `edges.sobel` and `edges.laplacian`.
 #[derive(Params)]
-pub struct SobelParams {
-    /// Multiplier on the gradient magnitude before clamping to 1.
-    #[param(id = "scale", default = 1.0, range = 0.0..=100.0)]
+pub struct ScaleParams {
+    /// Multiplier on the edge strength (the gradient magnitude, or |∇²L|) before clamping to 1.
+    #[param(default = 1.0, range = 0.0..=100.0)]
     pub scale: f32,
     /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
+    #[param(flatten)]
+    pub border: BorderParams,
 }
 
 /// Sobel gradient magnitude of luma, as grey.
 #[derive(Default)]
 pub struct Sobel;
 impl Filter for Sobel {
-    const ID: &'static str = "edges.sobel";
-    const SUMMARY: &'static str = "Sobel gradient magnitude of Rec. 709 luma, as grey (alpha kept).";
-    const DOC: &'static str = "The 3×3 Sobel kernels on luma in 0..1, magnitude sqrt(gx² + gy²) clamped to 1 — on 8-bit data the same numbers as OpenCV's Sobel magnitude clamped to 255.";
-    type Params = SobelParams;
-    type Plan = SobelParams;
-    fn plan(&self, p: SobelParams, _: Size) -> Result<SobelParams, PluginError> {
-        Ok(p)
+    const META: Meta = Meta::new("edges.sobel")
+        .summary("Sobel gradient magnitude of Rec. 709 luma, as grey (alpha kept).")
+        .doc("The 3×3 Sobel kernels on luma in 0..1, magnitude sqrt(gx² + gy²) clamped to 1 — on 8-bit data the same numbers as OpenCV's Sobel magnitude clamped to 255.")
+        .tests(&[Test::new("scale 0.5, mirror").params(r#"{"scale": 0.5, "border": "mirror"}"#).hash("7441535de371bd7a")]);
+    type Params = ScaleParams;
+    fn footprint(&self, p: &ScaleParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(1)
     }
-    fn input_rows(&self, p: &SobelParams, output: Rows, input: Size) -> Rows {
-        rows_needed(output, 1, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        p: &SobelParams,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let w = input.width() as usize;
-        let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
-        for (y, row) in out.rows_mut() {
-            luma_rows(input, y, p.border, &mut l);
-            let src = input.row(y);
-            for (x, d) in row.iter_mut().enumerate() {
-                let (a, b, c) = (&l[0], &l[1], &l[2]);
-                let gx = (a[x + 2] + 2.0 * b[x + 2] + c[x + 2]) - (a[x] + 2.0 * b[x] + c[x]);
-                let gy = (c[x] + 2.0 * c[x + 1] + c[x + 2]) - (a[x] + 2.0 * a[x + 1] + a[x + 2]);
-                let m = ((gx * gx + gy * gy).sqrt() * p.scale).min(1.0);
-                *d = P::from_f32(RgbaF32::new(m, m, m, src[x].to_f32().a));
-            }
-        }
-        Ok(())
+    fn render<P: Pixel>(&self, p: &ScaleParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        stencil3(input, out, p.border.mode, luma, |w| {
+            let (gx, gy) = sobel(w);
+            ((gx * gx + gy * gy).sqrt() * p.scale).min(1.0)
+        });
     }
 }
 
@@ -79,98 +40,54 @@ impl Filter for Sobel {
 #[derive(Params)]
 pub struct EmbossParams {
     /// Direction of the light in degrees (0 = from the left, 90 = from the top).
-    #[param(id = "angle", default = 135.0, range = -360.0..=360.0, unit = "deg")]
+    #[param(default = 135.0, range = -360.0..=360.0, unit = "deg")]
     pub angle: f32,
     /// Height of the relief.
-    #[param(id = "strength", default = 2.0, range = 0.0..=20.0)]
+    #[param(default = 2.0, range = 0.0..=20.0)]
     pub strength: f32,
     /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
+    #[param(flatten)]
+    pub border: BorderParams,
 }
 
 /// Emboss: grey relief lit from a direction.
 #[derive(Default)]
 pub struct Emboss;
 impl Filter for Emboss {
-    const ID: &'static str = "edges.emboss";
-    const SUMMARY: &'static str = "Grey relief: 0.5 plus the luma gradient along the light direction.";
+    const META: Meta = Meta::new("edges.emboss")
+        .summary("Grey relief: 0.5 plus the luma gradient along the light direction.")
+        .tests(&[Test::new("light from 30°").params(r#"{"angle": 30.0, "strength": 5.0}"#).hash("faf8dd6d8b60e1f1")]);
     type Params = EmbossParams;
-    type Plan = EmbossParams;
-    fn plan(&self, p: EmbossParams, _: Size) -> Result<EmbossParams, PluginError> {
-        Ok(p)
+    fn footprint(&self, p: &EmbossParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(1)
     }
-    fn input_rows(&self, p: &EmbossParams, output: Rows, input: Size) -> Rows {
-        rows_needed(output, 1, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        p: &EmbossParams,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let w = input.width() as usize;
+    fn render<P: Pixel>(&self, p: &EmbossParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
         let (s, c) = p.angle.to_radians().sin_cos();
-        let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
-        for (y, row) in out.rows_mut() {
-            luma_rows(input, y, p.border, &mut l);
-            let src = input.row(y);
-            for (x, d) in row.iter_mut().enumerate() {
-                let (a, b, cc) = (&l[0], &l[1], &l[2]);
-                let gx = ((a[x + 2] + 2.0 * b[x + 2] + cc[x + 2]) - (a[x] + 2.0 * b[x] + cc[x])) / 8.0;
-                let gy = ((cc[x] + 2.0 * cc[x + 1] + cc[x + 2]) - (a[x] + 2.0 * a[x + 1] + a[x + 2])) / 8.0;
-                // Light from `angle`: slopes facing it are bright.
-                let v = (0.5 - p.strength * (gx * c - gy * s)).clamp(0.0, 1.0);
-                *d = P::from_f32(RgbaF32::new(v, v, v, src[x].to_f32().a));
-            }
-        }
-        Ok(())
+        stencil3(input, out, p.border.mode, luma, |w| {
+            let (gx, gy) = sobel(w);
+            // Light from `angle`: slopes facing it are bright.
+            (0.5 - p.strength * (gx / 8.0 * c - gy / 8.0 * s)).clamp(0.0, 1.0)
+        });
     }
-}
-
-/// Parameters of `edges.laplacian`.
-#[derive(Params)]
-pub struct LaplacianParams {
-    /// Multiplier on |∇²L| before clamping to 1.
-    #[param(id = "scale", default = 1.0, range = 0.0..=100.0)]
-    pub scale: f32,
-    /// How pixels outside the image are read.
-    #[param(id = "border", default = "clamp")]
-    pub border: Border,
 }
 
 /// Absolute 4-neighbour Laplacian of luma.
 #[derive(Default)]
 pub struct Laplacian;
 impl Filter for Laplacian {
-    const ID: &'static str = "edges.laplacian";
-    const SUMMARY: &'static str = "Absolute 4-neighbour Laplacian of luma, as grey.";
-    type Params = LaplacianParams;
-    type Plan = LaplacianParams;
-    fn plan(&self, p: LaplacianParams, _: Size) -> Result<LaplacianParams, PluginError> {
-        Ok(p)
+    const META: Meta = Meta::new("edges.laplacian").summary("Absolute 4-neighbour Laplacian of luma, as grey.").tests(
+        &[Test::new("transparent, f32")
+            .params(r#"{"scale": 3.0, "border": "transparent"}"#)
+            .f32()
+            .hash("0964bb40f4c9c730")],
+    );
+    type Params = ScaleParams;
+    fn footprint(&self, p: &ScaleParams, _: Size, _: Size) -> Footprint {
+        p.border.footprint(1)
     }
-    fn input_rows(&self, p: &LaplacianParams, output: Rows, input: Size) -> Rows {
-        rows_needed(output, 1, input.height, p.border)
-    }
-    fn render<P: Pixel>(
-        &self,
-        p: &LaplacianParams,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        let w = input.width() as usize;
-        let mut l: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0; w + 2]);
-        for (y, row) in out.rows_mut() {
-            luma_rows(input, y, p.border, &mut l);
-            let src = input.row(y);
-            for (x, d) in row.iter_mut().enumerate() {
-                let v = (l[0][x + 1] + l[2][x + 1] + l[1][x] + l[1][x + 2] - 4.0 * l[1][x + 1]).abs();
-                let v = (v * p.scale).min(1.0);
-                *d = P::from_f32(RgbaF32::new(v, v, v, src[x].to_f32().a));
-            }
-        }
-        Ok(())
+    fn render<P: Pixel>(&self, p: &ScaleParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        let laplacian = |w: &Window| (w[0][1] + w[2][1] + w[1][0] + w[1][2] - 4.0 * w[1][1]).abs();
+        stencil3(input, out, p.border.mode, luma, |w| (laplacian(w) * p.scale).min(1.0));
     }
 }
 

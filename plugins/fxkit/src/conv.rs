@@ -4,8 +4,7 @@
 use fxchain_plugin_api::prelude::*;
 
 use crate::fixed::{convolve_rgba8, store_block, FixedKernel};
-use crate::rows::{load_premul, store_premul};
-use crate::Border;
+use crate::rows::{load_premul, pad_line, reads_opaque, store_premul};
 
 /// A normalized 1-D Gaussian kernel of standard deviation `sigma`, covering ±ceil(3σ).
 pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
@@ -17,20 +16,22 @@ pub fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     k.into_iter().map(|v| v as f32).collect()
 }
 
-/// The input rows needed for `output` rows with a vertical kernel of `radius`.
-pub fn rows_needed(output: Rows, radius: u32, height: u32, border: Border) -> Rows {
-    match border {
-        // Wrapping can reach the other end of the image.
-        Border::Wrap if output.start < radius || output.end + radius > height => Rows::new(0, height),
-        _ => output.expand(radius, height),
+/// The kernel of a Gaussian blur of `sigma`: [`gaussian_kernel`], or the single tap `[1.0]` (the
+/// identity) for σ = 0.
+pub fn gaussian_or_identity(sigma: f32) -> Vec<f32> {
+    if sigma > 0.0 {
+        gaussian_kernel(sigma)
+    } else {
+        vec![1.0]
     }
 }
 
 /// Applies the separable kernels `kx` (horizontal) and `ky` (vertical), both of odd length, to the
-/// band, reading `input` with `border`. Works on premultiplied floats, or in fixed point on opaque
-/// 8-bit frames (see [`crate::fixed`]).
+/// band, reading `input` with `border` (the footprint is `border.footprint(ky.len() / 2)`). Works
+/// on premultiplied floats, or in fixed point on opaque 8-bit frames (see [`crate::fixed`]).
 pub fn convolve_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, kx: &[f32], ky: &[f32], border: Border) {
-    if input.is_opaque() {
+    let opaque = reads_opaque(input, border);
+    if opaque {
         if let (Some(fx), Some(fy)) = (FixedKernel::new(kx), FixedKernel::new(ky)) {
             if convolve_rgba8(input, out, &fx, &fy, border, store_block) {
                 return;
@@ -38,29 +39,22 @@ pub fn convolve_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, kx: 
         }
     }
     let w = input.width() as usize;
-    let (rx, ry) = ((kx.len() / 2) as i64, (ky.len() / 2) as i64);
-    let opaque = input.is_opaque();
+    let (rx, ry) = (kx.len() / 2, (ky.len() / 2) as i64);
     let rows = out.rows();
     let avail = input.rows();
     // Horizontal pass over the rows this band needs (rows outside the image are handled by border).
     let y_lo = rows.start as i64 - ry;
     let y_hi = rows.end as i64 + ry;
     let n_rows = (y_hi - y_lo) as usize;
-    let mut line = vec![[0f32; 4]; w + 2 * rx as usize];
+    let mut line = vec![[0f32; 4]; w + 2 * rx];
     let mut hbuf = vec![[0f32; 4]; n_rows * w];
     for (j, y) in (y_lo..y_hi).enumerate() {
         let dst = &mut hbuf[j * w..(j + 1) * w];
         let Some(sy) = border.index(y, input.height()) else { continue };
         let sy = (sy as u32).clamp(avail.start, avail.end.saturating_sub(1));
-        let src = input.row(sy);
         // Extended line with border pixels on both sides.
-        load_premul(src, &mut line[rx as usize..rx as usize + w], opaque);
-        for i in 0..rx as usize {
-            let left = -(rx - i as i64);
-            let right = w as i64 + i as i64;
-            line[i] = border.index(left, w as u32).map_or([0.0; 4], |x| line[rx as usize + x]);
-            line[rx as usize + w + i] = border.index(right, w as u32).map_or([0.0; 4], |x| line[rx as usize + x]);
-        }
+        load_premul(input.row(sy), &mut line[rx..rx + w], opaque);
+        pad_line(&mut line, rx, border);
         for (x, d) in dst.iter_mut().enumerate() {
             let mut acc = [0f32; 4];
             for (k, &wgt) in kx.iter().enumerate() {

@@ -9,11 +9,12 @@
 //!
 //! Precision: every product is truncated (at most one unit, 1/256 level, per tap; a bias adds
 //! back the average loss) and weights are rounded to 1/65536, so results stay within about 0.1
-//! level of the float path before rounding.
+//! level of the float path before rounding for kernels of a few dozen taps. The error of the
+//! bias grows with the number of taps (and with how many taps are only a few units), so long
+//! kernels whose two passes would move a flat area off its level are refused
+//! ([`FixedKernel::new`] returns `None`) and run on the float path instead.
 
 use fxchain_plugin_api::prelude::*;
-
-use crate::Border;
 
 /// Channel lanes per block: 32 `u16`, four SSE registers of accumulators. (At 64 the compiler
 /// no longer keeps the accumulators in registers and the passes get several times slower.)
@@ -30,9 +31,16 @@ pub struct FixedKernel {
 }
 
 impl FixedKernel {
-    /// The fixed-point form of a normalized, non-negative kernel of odd length; `None` when a
-    /// weight does not fit (a kernel that is nearly a single tap, or one with negative lobes).
+    /// The fixed-point form of a normalized, non-negative kernel of odd length, for use on both
+    /// axes; `None` when a weight does not fit (a kernel that is nearly a single tap, or one with
+    /// negative lobes), or when applying it on both axes would change a flat area of some level
+    /// (long kernels of small taps, whose truncation the bias no longer balances).
     pub fn new(k: &[f32]) -> Option<Self> {
+        Self::quantize(k).filter(FixedKernel::keeps_flat_levels)
+    }
+
+    /// The weights rounded to 1/65536, the rounding remainder on the centre tap.
+    fn quantize(k: &[f32]) -> Option<Self> {
         if k.len().is_multiple_of(2) || k.iter().any(|v| v.is_nan() || *v < 0.0) {
             return None;
         }
@@ -51,6 +59,18 @@ impl FixedKernel {
     /// Half the kernel length.
     pub fn radius(&self) -> usize {
         self.weights.len() / 2
+    }
+
+    /// One pass over a flat area of `v` (units of 1/256 level), as [`vertical`] and
+    /// [`horizontal`] compute each lane.
+    fn flat_pass(&self, v: u16) -> u16 {
+        self.weights.iter().fold(self.bias, |a, w| a.wrapping_add(mulhi(v, w[0])))
+    }
+
+    /// Whether every flat area keeps its level through both passes (so the kernel sum is exact
+    /// after truncation: no loss of DC gain).
+    fn keeps_flat_levels(&self) -> bool {
+        (0..=255u8).all(|c| round8(self.flat_pass(self.flat_pass((c as u16) << 8))) == c)
     }
 }
 
@@ -112,19 +132,29 @@ pub fn store_lanes(lanes: &[f32], out: &mut [Rgba8]) {
     }
 }
 
-/// One input row as lanes in units of 1/256 level (`c << 8`), the form the vertical pass reads.
-fn widen(src: &[Rgba8], dst: &mut [u16]) {
+/// A row's channel bytes as lanes (four per pixel), each through `f`: four pixels at a time
+/// through a byte array, so the conversion vectorizes (reading the fields of each pixel straight
+/// into lanes does not).
+#[inline(always)]
+pub fn widen<T>(src: &[Rgba8], dst: &mut [T], f: impl Fn(u8) -> T) {
     let mut blocks = dst.chunks_exact_mut(16);
     let mut pixels = src.chunks_exact(4);
     for (d, p) in (&mut blocks).zip(&mut pixels) {
         let bytes = bytes4(p.try_into().expect("four pixels"));
         for (x, &b) in d.iter_mut().zip(&bytes) {
-            *x = (b as u16) << 8;
+            *x = f(b);
         }
     }
     for (d, p) in blocks.into_remainder().chunks_exact_mut(4).zip(pixels.remainder()) {
-        d.copy_from_slice(&[(p.r as u16) << 8, (p.g as u16) << 8, (p.b as u16) << 8, (p.a as u16) << 8]);
+        for (x, b) in d.iter_mut().zip([p.r, p.g, p.b, p.a]) {
+            *x = f(b);
+        }
     }
+}
+
+/// One input row as lanes in units of 1/256 level (`c << 8`), the form the vertical pass reads.
+fn widen8(src: &[Rgba8], dst: &mut [u16]) {
+    widen(src, dst, |b| (b as u16) << 8);
 }
 
 /// `(v.clamp(0.0, 255.0) + 0.5) as u8`, written so that it vectorizes: the compiler turns float→int
@@ -211,7 +241,7 @@ pub fn convolve_rgba8<P: Pixel>(
     let taps = ky.weights.len();
     let mut ring = vec![vec![0u16; 4 * width]; taps];
     for (slot, row) in ring.iter_mut().zip(&src).take(taps - 1) {
-        widen(row, slot);
+        widen8(row, slot);
     }
     let mut ext = vec![0u16; 4 * (width + 2 * rx) + LANES];
     // Where each of the border pixels on the left and right of the line reads from.
@@ -222,7 +252,7 @@ pub fn convolve_rgba8<P: Pixel>(
     for (y, row) in out.rows_mut() {
         let dst = P::as_rgba8_mut(row).expect("8-bit frame");
         let j = (y - rows.start) as usize;
-        widen(src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
+        widen8(src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
         let window: Vec<&[u16]> = (j..j + taps).map(|r| ring[r % taps].as_slice()).collect();
         let (line, _) = ext[4 * rx..].split_at_mut(4 * width);
         vertical(&window, ky, line);
@@ -247,5 +277,117 @@ pub fn store_block(_orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, block: &[u16; 
         for (d, v) in dst[x0..x0 + n].iter_mut().zip(block.chunks_exact(4)) {
             *d = Rgba8::new(round8(v[0]), round8(v[1]), round8(v[2]), round8(v[3]));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conv::{convolve_band, gaussian_kernel};
+
+    /// Deterministic opaque test pixels: gradients, noise and a hard edge.
+    fn opaque_pixels(w: u32, h: u32) -> Vec<Rgba8> {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 32) as u32
+        };
+        (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let n = (next() % 48) as u8;
+                Rgba8::new((x * 7) as u8 ^ n, (y * 11) as u8, if x > w / 2 { 250 } else { n }, 255)
+            })
+            .collect()
+    }
+
+    /// Blurs `px` with `k` on both axes through the fixed-point path (`None` when it does not
+    /// apply).
+    fn fixed_path(px: &[Rgba8], w: u32, h: u32, k: &[f32], border: Border) -> Option<Vec<Rgba8>> {
+        let input = Image::new(px, w, h, w as usize).unwrap();
+        FixedKernel::new(k).map(|fk| {
+            let mut out = vec![Rgba8::default(); px.len()];
+            let mut band = Band::new(&mut out, Size::new(w, h), w as usize, Rows::new(0, h)).unwrap();
+            assert!(convolve_rgba8(&input, &mut band, &fk, &fk, border, store_block));
+            out
+        })
+    }
+
+    /// Blurs `px` with `k` on both axes through the float path (`Image::new` does not claim
+    /// opacity, so pixels are premultiplied).
+    fn float_path(px: &[Rgba8], w: u32, h: u32, k: &[f32], border: Border) -> Vec<Rgba8> {
+        let input = Image::new(px, w, h, w as usize).unwrap();
+        let mut out = vec![Rgba8::default(); px.len()];
+        let mut band = Band::new(&mut out, Size::new(w, h), w as usize, Rows::new(0, h)).unwrap();
+        convolve_band(&input, &mut band, k, k, border);
+        out
+    }
+
+    fn channels(px: &[Rgba8]) -> impl Iterator<Item = u8> + '_ {
+        px.iter().flat_map(|p| [p.r, p.g, p.b, p.a])
+    }
+
+    #[test]
+    fn fixed_point_matches_the_float_convolution() {
+        let (w, h) = (37, 29);
+        let px = opaque_pixels(w, h);
+        for sigma in [0.6, 1.5, 3.0, 5.0, 9.0] {
+            for border in [Border::Clamp, Border::Mirror, Border::Wrap] {
+                let k = gaussian_kernel(sigma);
+                let fixed = fixed_path(&px, w, h, &k, border).unwrap_or_else(|| panic!("σ={sigma}: no fixed point"));
+                let float = float_path(&px, w, h, &k, border);
+                let diffs: Vec<u8> = channels(&fixed).zip(channels(&float)).map(|(a, b)| a.abs_diff(b)).collect();
+                let off = diffs.iter().filter(|&&d| d > 0).count();
+                assert!(diffs.iter().all(|&d| d <= 1), "σ={sigma} {border:?}: more than one level off");
+                // Within about 0.1 level before rounding: only values near a rounding boundary differ.
+                assert!(off * 20 <= diffs.len(), "σ={sigma} {border:?}: {off} of {} values differ", diffs.len());
+            }
+        }
+    }
+
+    #[test]
+    fn fixed_point_keeps_flat_areas_at_any_sigma() {
+        // Before, σ = 250 turned (0, 255, 0, 255) into (4, 252, 4, 252) and black became 1 from
+        // σ ≈ 40: the truncation of many small taps lost DC gain.
+        for sigma in [1.0, 8.0, 30.0, 40.0, 80.0, 150.0, 250.0] {
+            let k = gaussian_kernel(sigma);
+            for c in (0..=255u8).step_by(15).chain([1, 128, 254]) {
+                // The fixed-point path treats alpha as any channel; the float path premultiplies.
+                let px = vec![Rgba8::new(0, 255, c, 255 - c); 5 * 4];
+                if let Some(fixed) = fixed_path(&px, 5, 4, &k, Border::Clamp) {
+                    assert_eq!(fixed, px, "fixed point, σ={sigma}, level {c}");
+                }
+            }
+            // Where the kernel is refused, the float path runs: it keeps flat areas too.
+            for c in [0, 1, 128, 254, 255] {
+                let px = vec![Rgba8::new(c, 255 - c, 0, 255); 5 * 4];
+                assert_eq!(float_path(&px, 5, 4, &k, Border::Clamp), px, "float, σ={sigma}, level {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_long_kernels_leave_the_fixed_point_path() {
+        // The short kernels keep their fixed-point form (and their pixels).
+        for sigma in [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0] {
+            assert!(FixedKernel::new(&gaussian_kernel(sigma)).is_some(), "σ={sigma}");
+        }
+        assert!(FixedKernel::new(&gaussian_kernel(250.0)).is_none());
+        // A kernel that is nearly one tap, and one with a negative lobe, never had one.
+        assert!(FixedKernel::new(&gaussian_kernel(0.1)).is_none());
+        assert!(FixedKernel::new(&[-0.25, 1.5, -0.25]).is_none());
+    }
+
+    #[test]
+    fn rounding_helpers_round_half_up_and_saturate() {
+        assert_eq!([round8(0), round8(127), round8(128), round8(65535)], [0, 0, 1, 255]);
+        assert_eq!(
+            [round_u8(-3.0), round_u8(1.49), round_u8(1.5), round_u8(254.5), round_u8(300.0)],
+            [0, 1, 2, 255, 255]
+        );
+        let p = [Rgba8::new(1, 2, 3, 4), Rgba8::new(5, 6, 7, 8), Rgba8::new(9, 10, 11, 12), Rgba8::new(13, 14, 15, 16)];
+        assert_eq!(pixels4(&bytes4(&p)), p);
     }
 }

@@ -1,5 +1,6 @@
-//! Seeded generators. Every pixel is a function of `(x, y)`, the parameters and the seed only,
-//! so output never depends on how the host splits bands or on thread count.
+//! Seeded generators. Every pixel is a function of `(x, y)`, the parameters and the seed only
+//! (bands are filled with `Band::fill_with`, or `fxkit::fill::fill_smooth` for fields sampled on
+//! a coarse grid), so output never depends on how the host splits bands or on thread count.
 
 use fxchain_plugin_api::prelude::*;
 
@@ -16,15 +17,6 @@ pub use noise::{PerlinNoise, PerlinNoiseFast, ValueNoise};
 pub use parchment::{Parchment, ParchmentFast};
 pub use patterns::{Checker, ConicGradient, Grid, LinearGradient, RadialGradient, Solid};
 pub use sigil::Sigil;
-
-/// Fills every row of `out` with `f(x, y)` (pixel centres at `x + 0.5`).
-pub(crate) fn fill<P: Pixel>(out: &mut Band<'_, P>, f: impl Fn(u32, u32) -> RgbaF32) {
-    for (y, row) in out.rows_mut() {
-        for (x, px) in row.iter_mut().enumerate() {
-            *px = P::from_f32(f(x as u32, y));
-        }
-    }
-}
 
 /// Linear mix of two colours.
 #[inline]

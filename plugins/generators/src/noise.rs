@@ -1,33 +1,34 @@
 //! Value and Perlin noise with fBm octaves.
 
 use fxchain_plugin_api::prelude::*;
+use fxkit::fill::fill_smooth;
 use fxkit::noise::{perlin, value, Fbm};
 
-use crate::{fill, mix};
+use crate::mix;
 
 /// Parameters shared by the noise generators.
 #[derive(Params, Clone)]
 pub struct NoiseParams {
     /// Size of the largest features (the first octave's lattice cell), in pixels.
-    #[param(id = "scale", default = 64.0, range = 1.0..=100000.0, unit = "px")]
+    #[param(default = 64.0, range = 1.0..=100000.0, unit = "px")]
     pub scale: f32,
     /// Number of fBm layers, each `lacunarity` times finer.
-    #[param(id = "octaves", default = 4, range = 1..=12)]
+    #[param(default = 4, range = 1..=12)]
     pub octaves: u32,
     /// Amplitude ratio between successive octaves.
-    #[param(id = "gain", default = 0.5, range = 0.0..=1.0)]
+    #[param(default = 0.5, range = 0.0..=1.0)]
     pub gain: f32,
     /// Frequency ratio between successive octaves.
-    #[param(id = "lacunarity", default = 2.0, range = 1.0..=4.0)]
+    #[param(default = 2.0, range = 1.0..=4.0)]
     pub lacunarity: f32,
     /// Colour for 0.
-    #[param(id = "low", default = "#000000")]
+    #[param(default = "#000000")]
     pub low: Color,
     /// Colour for 1.
-    #[param(id = "high", default = "#ffffff")]
+    #[param(default = "#ffffff")]
     pub high: Color,
     /// Independent noise per RGB channel instead of a `low`→`high` ramp.
-    #[param(id = "rgb", default = false)]
+    #[param(default = false)]
     pub rgb: bool,
 }
 
@@ -44,95 +45,68 @@ fn sample(p: &NoiseParams, seed: u64, base: Base, signed: bool, x: f32, y: f32) 
     }
 }
 
-/// Noise plan: parameters and seed.
-pub struct NoisePlan {
-    p: NoiseParams,
-    seed: u64,
-}
-
 /// Value noise with fBm.
 #[derive(Default)]
 pub struct ValueNoise;
 impl Generator for ValueNoise {
-    const ID: &'static str = "noise.value";
-    const SUMMARY: &'static str = "Value noise (smoothly interpolated lattice values) with fBm octaves.";
+    const META: Meta = Meta::new("noise.value")
+        .summary("Value noise (smoothly interpolated lattice values) with fBm octaves.")
+        .tests(&[
+            Test::new("default, float").f32().hash("5b805e84a5265134"),
+            Test::new("rgb, 3 octaves")
+                .params(r#"{"scale": 12.0, "octaves": 3, "rgb": true}"#)
+                .hash("3042375eec6c83a9"),
+        ]);
     type Params = NoiseParams;
-    type Plan = NoisePlan;
-    fn plan(&self, p: NoiseParams, _: Size, seed: u64) -> Result<NoisePlan, PluginError> {
-        Ok(NoisePlan { p, seed })
+    fn render<P: Pixel>(&self, p: &NoiseParams, out: &mut Band<'_, P>) {
+        let seed = out.seed();
+        out.fill_with(|x, y| sample(p, seed, value, false, x as f32 + 0.5, y as f32 + 0.5));
     }
-    fn render<P: Pixel>(&self, pl: &NoisePlan, out: &mut Band<'_, P>) -> Result<(), PluginError> {
-        fill(out, |x, y| sample(&pl.p, pl.seed, value, false, x as f32 + 0.5, y as f32 + 0.5));
-        Ok(())
-    }
+}
+
+/// Perlin gradient noise with fBm: the reference (`FAST` false) evaluates every pixel; the fast
+/// variant evaluates the same field on a coarser grid (half the finest octave's wavelength, at
+/// most 4 px) and interpolates it bilinearly. One implementation, differing only in `setup`.
+#[derive(Default)]
+pub struct Perlin<const FAST: bool> {
+    /// Grid step in pixels (1: every pixel).
+    step: u32,
 }
 
 /// Perlin gradient noise with fBm, the reference.
-#[derive(Default)]
-pub struct PerlinNoise;
-impl Generator for PerlinNoise {
-    const ID: &'static str = "noise.perlin";
-    const SUMMARY: &'static str = "Perlin gradient noise with fBm octaves.";
-    type Params = NoiseParams;
-    type Plan = NoisePlan;
-    fn plan(&self, p: NoiseParams, _: Size, seed: u64) -> Result<NoisePlan, PluginError> {
-        Ok(NoisePlan { p, seed })
-    }
-    fn render<P: Pixel>(&self, pl: &NoisePlan, out: &mut Band<'_, P>) -> Result<(), PluginError> {
-        fill(out, |x, y| sample(&pl.p, pl.seed, perlin, true, x as f32 + 0.5, y as f32 + 0.5));
-        Ok(())
-    }
-}
+pub type PerlinNoise = Perlin<false>;
+/// Fast Perlin noise, on a coarse grid.
+pub type PerlinNoiseFast = Perlin<true>;
 
-/// Fast Perlin noise: the same field evaluated on a coarser grid (half the finest octave's
-/// wavelength, at most 4 px) and interpolated bilinearly.
-#[derive(Default)]
-pub struct PerlinNoiseFast;
-impl Generator for PerlinNoiseFast {
-    const ID: &'static str = "noise.perlin.fast";
-    const SUMMARY: &'static str = "Perlin fBm sampled on a coarse grid and interpolated.";
-    const VARIANT_OF: &'static str = "noise.perlin";
-    const TIER: Tier = Tier::FAST;
+const COARSE: &str = r#"{"scale": 20.0, "octaves": 3, "gain": 0.7}"#;
+
+const PERLIN_META: Meta = Meta::new("noise.perlin").summary("Perlin gradient noise with fBm octaves.").tests(&[
+    Test::new("default, float").f32().hash("f2e8e3fb290efab7"),
+    Test::new("coarse, high gain").params(COARSE).hash("e64d0f701ce69718"),
+]);
+
+const PERLIN_FAST_META: Meta = Meta::new("noise.perlin.fast")
+    .summary("Perlin fBm sampled on a coarse grid and interpolated.")
+    .variant_of("noise.perlin", Tier::FAST)
+    .tests(&[
+        Test::new("defaults, 4 px grid").size(128, 96).psnr("noise.perlin", 45.0),
+        Test::new("coarse, high gain").params(COARSE).psnr("noise.perlin", 40.0),
+    ]);
+
+impl<const FAST: bool> Generator for Perlin<FAST> {
+    const META: Meta = if FAST { PERLIN_FAST_META } else { PERLIN_META };
     type Params = NoiseParams;
-    type Plan = (NoisePlan, u32);
-    fn plan(&self, p: NoiseParams, _: Size, seed: u64) -> Result<Self::Plan, PluginError> {
+    fn setup(&mut self, p: &NoiseParams, _: Size, _: u64) -> Result<(), PluginError> {
         let finest = p.scale / p.lacunarity.powi(p.octaves as i32 - 1);
-        let step = ((finest / 2.0).floor() as u32).clamp(1, 4);
-        Ok((NoisePlan { p, seed }, step))
-    }
-    fn render<P: Pixel>(&self, (pl, step): &Self::Plan, out: &mut Band<'_, P>) -> Result<(), PluginError> {
-        let s = *step;
-        if s == 1 {
-            fill(out, |x, y| sample(&pl.p, pl.seed, perlin, true, x as f32 + 0.5, y as f32 + 0.5));
-            return Ok(());
-        }
-        let rows = out.rows();
-        let w = out.width();
-        // Grid nodes at pixel centres of multiples of `s`, covering this band.
-        let (gx0, gx1) = (0, w.div_ceil(s) + 1);
-        let (gy0, gy1) = (rows.start / s, rows.end.div_ceil(s) + 1);
-        let gw = (gx1 - gx0) as usize;
-        let grid: Vec<RgbaF32> = (gy0..gy1)
-            .flat_map(|gy| (gx0..gx1).map(move |gx| (gx, gy)))
-            .map(|(gx, gy)| sample(&pl.p, pl.seed, perlin, true, (gx * s) as f32 + 0.5, (gy * s) as f32 + 0.5))
-            .collect();
-        let inv = 1.0 / s as f32;
-        for (y, row) in out.rows_mut() {
-            let (gy, ty) = ((y / s - gy0) as usize, (y % s) as f32 * inv);
-            for (x, px) in row.iter_mut().enumerate() {
-                let (gx, tx) = (x / s as usize, (x as u32 % s) as f32 * inv);
-                let a = grid[gy * gw + gx].to_array();
-                let b = grid[gy * gw + gx + 1].to_array();
-                let c = grid[(gy + 1) * gw + gx].to_array();
-                let d = grid[(gy + 1) * gw + gx + 1].to_array();
-                let v: [f32; 4] = std::array::from_fn(|i| {
-                    let top = a[i] + (b[i] - a[i]) * tx;
-                    let bot = c[i] + (d[i] - c[i]) * tx;
-                    top + (bot - top) * ty
-                });
-                *px = P::from_f32(RgbaF32::from_array(v));
-            }
-        }
+        self.step = if FAST { ((finest / 2.0).floor() as u32).clamp(1, 4) } else { 1 };
         Ok(())
+    }
+    fn render<P: Pixel>(&self, p: &NoiseParams, out: &mut Band<'_, P>) {
+        fill_smooth(
+            out,
+            self.step,
+            |x, y, seed| sample(p, seed, perlin, true, x, y).to_array(),
+            |v, _, _, _| RgbaF32::from_array(v),
+        );
     }
 }

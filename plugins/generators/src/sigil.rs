@@ -22,19 +22,19 @@ pub enum Shape {
 #[derive(Params)]
 pub struct SigilParams {
     /// Size of the symbol as a fraction of the shorter side.
-    #[param(id = "scale", default = 0.8, range = 0.05..=1.0)]
+    #[param(default = 0.8, range = 0.05..=1.0)]
     pub scale: f32,
     /// Stroke width in pixels (0 picks 1/90 of the symbol's diameter).
-    #[param(id = "stroke", default = 0.0, range = 0.0..=200.0, unit = "px")]
+    #[param(default = 0.0, range = 0.0..=200.0, unit = "px")]
     pub stroke: f32,
     /// How many elements are drawn (1 sparse … 5 dense).
-    #[param(id = "complexity", default = 3, range = 1..=5)]
+    #[param(default = 3, range = 1..=5)]
     pub complexity: u32,
     /// Stroke colour.
-    #[param(id = "ink", default = "#2b1608")]
+    #[param(default = "#2b1608")]
     pub ink: Color,
     /// Background colour (transparent by default, for compositing).
-    #[param(id = "background", default = "#00000000")]
+    #[param(default = "#00000000")]
     pub background: Color,
 }
 
@@ -170,36 +170,46 @@ pub fn cover_row(shape: &Shape, y: f32, half: f32, cov: &mut [f32]) {
     }
 }
 
-/// A seeded sigil.
+/// A seeded sigil; its state is the primitives and the stroke width.
 #[derive(Default)]
-pub struct Sigil;
+pub struct Sigil {
+    shapes: Vec<Shape>,
+    stroke: f32,
+}
 impl Generator for Sigil {
-    const ID: &'static str = "generate.sigil";
-    const SUMMARY: &'static str = "A seeded geometric symbol: rings, a polygon, a star, spokes and chords.";
-    const DOC: &'static str = "Change the chain seed (or the step id) for another symbol. Transparent background by default, to composite over parchment.";
+    const META: Meta = Meta::new("generate.sigil")
+        .summary("A seeded geometric symbol: rings, a polygon, a star, spokes and chords.")
+        .doc(concat!(
+            "Change the chain seed (or the step id) for another symbol. ",
+            "Transparent background by default, to composite over parchment."
+        ))
+        .tests(&[
+            Test::new("dense, on white")
+                .size(96, 96)
+                .params(r##"{"complexity": 5, "background": "#ffffff"}"##)
+                .hash("d7fe030cb6103888"),
+            Test::new("seed 3, thick stroke")
+                .seed(3)
+                .params(r#"{"stroke": 3.0, "complexity": 2}"#)
+                .hash("c0f2b8656132fb7b"),
+        ]);
     type Params = SigilParams;
-    type Plan = (Vec<Shape>, f32, Color, Color);
-    fn plan(&self, p: SigilParams, size: Size, seed: u64) -> Result<Self::Plan, PluginError> {
-        let (shapes, stroke) = sigil_shapes(&p, size, seed);
-        Ok((shapes, stroke, p.ink, p.background))
+    fn setup(&mut self, p: &SigilParams, size: Size, seed: u64) -> Result<(), PluginError> {
+        (self.shapes, self.stroke) = sigil_shapes(p, size, seed);
+        Ok(())
     }
-    fn render<P: Pixel>(
-        &self,
-        (shapes, stroke, ink, bg): &Self::Plan,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
+    fn render<P: Pixel>(&self, p: &SigilParams, out: &mut Band<'_, P>) {
         let mut cov = vec![0f32; out.width() as usize];
-        let half = stroke * 0.5;
+        let half = self.stroke * 0.5;
         for (y, row) in out.rows_mut() {
             cov.iter_mut().for_each(|c| *c = 0.0);
-            for s in shapes {
+            for s in &self.shapes {
                 cover_row(s, y as f32, half, &mut cov);
             }
             for (px, &c) in row.iter_mut().zip(&cov) {
-                *px = P::from_f32(over(*ink, *bg, c));
+                *px = P::from_f32(over(p.ink, p.background, c));
             }
         }
-        Ok(())
     }
 }
 

@@ -66,50 +66,56 @@ impl Kernel {
     }
 }
 
-/// How `width`/`height` are read when both are set.
+/// How `width` and `height` are read.
 #[derive(ParamEnum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Fit {
     /// Exactly `width` × `height`.
     Stretch,
     /// The largest size within `width` × `height` that keeps the aspect ratio.
     Contain,
+    /// As `contain`, but never larger than the input: an image that already fits keeps its size
+    /// (ImageMagick's `WxH>`).
+    Shrink,
 }
 
 /// Parameters of `geometry.resize` and its fast variant.
-#[derive(Params, Clone)]
+#[derive(Params)]
 pub struct ResizeParams {
     /// Target width; 0 derives it from the height and the aspect ratio (or from `scale` when
     /// both are 0).
-    #[param(id = "width", default = 0, range = 0..=65536, unit = "px")]
+    #[param(default = 0, range = 0..=65536, unit = "px")]
     pub width: u32,
     /// Target height; 0 derives it from the width and the aspect ratio.
-    #[param(id = "height", default = 0, range = 0..=65536, unit = "px")]
+    #[param(default = 0, range = 0..=65536, unit = "px")]
     pub height: u32,
     /// Scale factor, used when neither width nor height is set (half size by default).
-    #[param(id = "scale", default = 0.5, range = 0.001..=64.0)]
+    #[param(default = 0.5, range = 0.001..=64.0)]
     pub scale: f32,
-    /// With both width and height: "stretch" to them or "contain" within them.
-    #[param(id = "fit", default = "stretch")]
+    /// "stretch" to `width` × `height` (with both set), "contain" within them keeping the aspect
+    /// ratio, or "shrink": as "contain" but only ever making the image smaller, so an input that
+    /// already fits keeps its size (ImageMagick's `WxH>`; a thumbnail that never upscales).
+    /// With "shrink", sizes from `width` or `height` alone, or from `scale`, never exceed the
+    /// input either.
+    #[param(default = "stretch")]
     pub fit: Fit,
     /// Resampling kernel (support 3 for lanczos3, as Pillow and libvips).
-    #[param(id = "filter", default = "lanczos3")]
+    #[param(default = "lanczos3")]
     pub filter: Kernel,
 }
 
 fn target_size(p: &ResizeParams, input: Size) -> Result<Size, PluginError> {
     let (iw, ih) = (input.width as f64, input.height as f64);
-    let (w, h) = {
-        match (p.width, p.height) {
-            (0, 0) => ((iw * p.scale as f64).round().max(1.0), (ih * p.scale as f64).round().max(1.0)),
-            (w, 0) => (w as f64, (ih * w as f64 / iw).round().max(1.0)),
-            (0, h) => ((iw * h as f64 / ih).round().max(1.0), h as f64),
-            (w, h) if p.fit == Fit::Contain => {
-                let s = (w as f64 / iw).min(h as f64 / ih);
-                ((iw * s).round().min(w as f64), (ih * s).round().min(h as f64))
-            }
-            (w, h) => (w as f64, h as f64),
+    let (w, h) = match (p.width, p.height) {
+        (0, 0) => ((iw * p.scale as f64).round().max(1.0), (ih * p.scale as f64).round().max(1.0)),
+        (w, 0) => (w as f64, (ih * w as f64 / iw).round().max(1.0)),
+        (0, h) => ((iw * h as f64 / ih).round().max(1.0), h as f64),
+        (w, h) if p.fit != Fit::Stretch => {
+            let s = (w as f64 / iw).min(h as f64 / ih);
+            ((iw * s).round().min(w as f64), (ih * s).round().min(h as f64))
         }
+        (w, h) => (w as f64, h as f64),
     };
+    let (w, h) = if p.fit == Fit::Shrink && (w > iw || h > ih) { (iw, ih) } else { (w, h) };
     if !(1.0..=65536.0).contains(&w) || !(1.0..=65536.0).contains(&h) {
         return Err(PluginError::invalid_params(format!("the resized image would be {w}x{h}")));
     }
@@ -147,22 +153,29 @@ fn taps(kernel: Kernel, input: u32, output: u32) -> Vec<Taps> {
 }
 
 /// The prepared resize.
+#[derive(Default)]
 pub struct ResizePlan {
     out: Size,
     xs: Vec<Taps>,
     ys: Vec<Taps>,
+    /// Input rows on each side of an output row's centre that its taps may reach.
+    reach: f64,
     /// The taps laid out for the opaque 8-bit path.
     taps8: Option<Taps8>,
     /// An exact 2× area shrink, done on 8-bit pixels directly.
     halve: bool,
 }
 
-fn plan(p: &ResizeParams, kernel: Kernel, input: Size) -> Result<ResizePlan, PluginError> {
-    let out = target_size(p, input)?;
-    let halve = kernel == Kernel::Box && out.width * 2 == input.width && out.height * 2 == input.height;
-    let (xs, ys) = (taps(kernel, input.width, out.width), taps(kernel, input.height, out.height));
-    let taps8 = (!halve).then(|| Taps8::new(&xs, &ys, input.width as usize));
-    Ok(ResizePlan { out, xs, ys, taps8, halve })
+impl ResizePlan {
+    fn new(kernel: Kernel, input: Size, out: Size) -> ResizePlan {
+        let halve = kernel == Kernel::Box && out.width * 2 == input.width && out.height * 2 == input.height;
+        let (xs, ys) = (taps(kernel, input.width, out.width), taps(kernel, input.height, out.height));
+        let taps8 = (!halve).then(|| Taps8::new(&xs, &ys, input.width as usize));
+        // The taps of an output row lie within the kernel's support (widened when shrinking)
+        // of its centre; half a row more absorbs rounding.
+        let reach = kernel.support() * (input.height as f64 / out.height as f64).max(1.0) + 0.5;
+        ResizePlan { out, xs, ys, reach, taps8, halve }
+    }
 }
 
 /// 2×2 means of opaque 8-bit pixels, rounded: the same numbers as the box kernel gives.
@@ -213,10 +226,7 @@ fn render<P: Pixel>(plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, 
         for (d, t) in hbuf[j * ow..(j + 1) * ow].iter_mut().zip(&plan.xs) {
             let mut acc = [0f32; 4];
             for (p, &w) in line[t.start..t.start + t.weights.len()].iter().zip(&t.weights) {
-                acc[0] += p[0] * w;
-                acc[1] += p[1] * w;
-                acc[2] += p[2] * w;
-                acc[3] += p[3] * w;
+                add_weighted(&mut acc, p, w);
             }
             *d = acc;
         }
@@ -228,10 +238,7 @@ fn render<P: Pixel>(plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, 
         for (k, &w) in t.weights.iter().enumerate() {
             let j = t.start + k - need.start as usize;
             for (a, p) in acc.iter_mut().zip(&hbuf[j * ow..(j + 1) * ow]) {
-                a[0] += p[0] * w;
-                a[1] += p[1] * w;
-                a[2] += p[2] * w;
-                a[3] += p[3] * w;
+                add_weighted(a, p, w);
             }
         }
         if !opaque {
@@ -242,72 +249,140 @@ fn render<P: Pixel>(plan: &ResizePlan, input: &Image<'_, P>, out: &mut Band<'_, 
     }
 }
 
-/// Resize, the reference: separable filter with the chosen kernel, antialiased when shrinking.
-#[derive(Default)]
-pub struct Resize;
-impl Filter for Resize {
-    const ID: &'static str = "geometry.resize";
-    const SUMMARY: &'static str = "Resizes by size, by scale, or to fit a box; nearest, bilinear, bicubic or Lanczos3.";
-    const DOC: &'static str = "Antialiased like Pillow and libvips: when shrinking, the kernel is widened by the scale factor. Alpha is premultiplied while filtering.";
-    const ACCESS: Access = Access::GLOBAL;
-    type Params = ResizeParams;
-    type Plan = ResizePlan;
-    fn plan(&self, p: ResizeParams, input: Size) -> Result<ResizePlan, PluginError> {
-        plan(&p, p.filter, input)
-    }
-    fn output_size(&self, plan: &ResizePlan, _: Size) -> Size {
-        plan.out
-    }
-    fn input_rows(&self, plan: &ResizePlan, output: Rows, _: Size) -> Rows {
-        input_rows(plan, output)
-    }
-    fn render<P: Pixel>(
-        &self,
-        plan: &ResizePlan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        render(plan, input, out);
-        Ok(())
+/// `acc += w · p`, channel by channel.
+#[inline(always)]
+fn add_weighted(acc: &mut [f32; 4], p: &[f32; 4], w: f32) {
+    for (a, v) in acc.iter_mut().zip(p) {
+        *a += v * w;
     }
 }
 
-/// Fast resize: an area average when shrinking (like OpenCV's INTER_AREA) and bilinear when
-/// enlarging, whatever `filter` says.
+/// Resizing, the reference (`FAST` false) or the fast variant: one implementation, which
+/// differs only in the kernel `setup` picks.
 #[derive(Default)]
-pub struct ResizeFast;
-impl Filter for ResizeFast {
-    const ID: &'static str = "geometry.resize.fast";
-    const SUMMARY: &'static str =
-        "Resize by area averaging (shrinking) or bilinear (enlarging); much cheaper than Lanczos3.";
-    const VARIANT_OF: &'static str = "geometry.resize";
-    const TIER: Tier = Tier::FAST;
-    const ACCESS: Access = Access::GLOBAL;
+pub struct Resampler<const FAST: bool>(ResizePlan);
+
+/// Resize, the reference: separable filter with the chosen kernel, antialiased when shrinking.
+pub type Resize = Resampler<false>;
+
+/// Fast resize: an area average when shrinking (like OpenCV's INTER_AREA) and bilinear when
+/// enlarging, whatever `filter` says (except `nearest`).
+pub type ResizeFast = Resampler<true>;
+
+const UP: &str = r#"{"width": 100, "filter": "bicubic"}"#;
+const CONTAIN: &str = r#"{"width": 40, "height": 40, "fit": "contain", "filter": "bilinear"}"#;
+
+const FAST_META: Meta = Meta::new("geometry.resize.fast")
+    .summary("Resize by area averaging (shrinking) or bilinear (enlarging); much cheaper than Lanczos3.")
+    .variant_of("geometry.resize", Tier::FAST)
+    .access(Access::GLOBAL)
+    .tests(&[
+        Test::new("half").psnr("geometry.resize", 36.0),
+        Test::new("up").params(UP).psnr("geometry.resize", 39.0),
+    ]);
+
+const REFERENCE_META: Meta = Meta::new("geometry.resize")
+    .summary("Resizes by size, by scale, or to fit a box; nearest, bilinear, bicubic or Lanczos3.")
+    .doc(concat!(
+        "Antialiased like Pillow and libvips: when shrinking, the kernel is widened by the scale factor. ",
+        "Alpha is premultiplied while filtering."
+    ))
+    .access(Access::GLOBAL)
+    .tests(&[
+        Test::new("half, lanczos3").hash("bc3a5e558fcf1588"),
+        Test::new("up, bicubic").params(UP).hash("ccb6735e21e1b886"),
+        Test::new("contain, bilinear, float").f32().params(CONTAIN).hash("b070bd15fe04ad83"),
+        Test::new("shrink keeps a small input")
+            .params(r#"{"width": 200, "height": 100, "fit": "shrink"}"#)
+            .hash("9f1f8f9c96163184"),
+        Test::new("shrink, nearest")
+            .params(r#"{"width": 20, "height": 100, "fit": "shrink", "filter": "nearest"}"#)
+            .hash("b270db0f40ee22c9"),
+    ]);
+
+impl<const FAST: bool> Filter for Resampler<FAST> {
+    const META: Meta = if FAST { FAST_META } else { REFERENCE_META };
     type Params = ResizeParams;
-    type Plan = ResizePlan;
-    fn plan(&self, p: ResizeParams, input: Size) -> Result<ResizePlan, PluginError> {
-        let out = target_size(&p, input)?;
-        let shrink = out.width <= input.width && out.height <= input.height;
-        let k = match p.filter {
+    fn setup(&mut self, p: &ResizeParams, input: Size) -> Result<(), PluginError> {
+        let out = target_size(p, input)?;
+        let kernel = match p.filter {
+            k if !FAST => k,
             Kernel::Nearest => Kernel::Nearest,
-            _ if shrink => Kernel::Box,
+            _ if out.width <= input.width && out.height <= input.height => Kernel::Box,
             _ => Kernel::Bilinear,
         };
-        plan(&p, k, input)
-    }
-    fn output_size(&self, plan: &ResizePlan, _: Size) -> Size {
-        plan.out
-    }
-    fn input_rows(&self, plan: &ResizePlan, output: Rows, _: Size) -> Rows {
-        input_rows(plan, output)
-    }
-    fn render<P: Pixel>(
-        &self,
-        plan: &ResizePlan,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-    ) -> Result<(), PluginError> {
-        render(plan, input, out);
+        self.0 = ResizePlan::new(kernel, input, out);
         Ok(())
+    }
+    fn output_size(&self, _: &ResizeParams, _: Size) -> Size {
+        self.0.out
+    }
+    fn footprint(&self, _: &ResizeParams, input: Size, output: Size) -> Footprint {
+        Footprint::scale(input.height as f64 / output.height as f64, self.0.reach)
+    }
+    fn render<P: Pixel>(&self, _: &ResizeParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
+        render(&self.0, input, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(width: u32, height: u32, scale: f32, fit: Fit, input: Size) -> Size {
+        let p = ResizeParams { width, height, scale, fit, filter: Kernel::Lanczos3 };
+        target_size(&p, input).unwrap()
+    }
+
+    #[test]
+    fn shrink_contains_large_inputs_and_keeps_small_ones() {
+        let (small, large) = (Size::new(30, 22), Size::new(600, 440));
+        // `contain` enlarges a small input to the box; `shrink` keeps it.
+        assert_eq!(size(256, 256, 0.5, Fit::Contain, small), Size::new(256, 188));
+        assert_eq!(size(256, 256, 0.5, Fit::Shrink, small), small);
+        // A large input is shrunk as `contain` shrinks it.
+        assert_eq!(size(256, 256, 0.5, Fit::Contain, large), Size::new(256, 188));
+        assert_eq!(size(256, 256, 0.5, Fit::Shrink, large), Size::new(256, 188));
+        // Too large on one side only: shrunk to fit that side.
+        assert_eq!(size(300, 100, 0.5, Fit::Shrink, Size::new(200, 150)), Size::new(133, 100));
+        // An input exactly the box's size stays as it is.
+        assert_eq!(size(30, 22, 0.5, Fit::Shrink, small), small);
+        // One side given, or a scale: never larger than the input either.
+        assert_eq!(size(64, 0, 0.5, Fit::Shrink, small), small);
+        assert_eq!(size(0, 11, 0.5, Fit::Shrink, small), Size::new(15, 11));
+        assert_eq!(size(0, 0, 2.0, Fit::Shrink, small), small);
+        assert_eq!(size(0, 0, 2.0, Fit::Stretch, small), Size::new(60, 44));
+        assert_eq!(size(64, 64, 0.5, Fit::Stretch, small), Size::new(64, 64));
+    }
+
+    /// Every output row's footprint holds the input rows its taps read, for both effects.
+    fn footprint_holds_the_taps<const FAST: bool>(kernel: Kernel, ih: u32, oh: u32) {
+        let (input, output) = (Size::new(9, ih), Size::new(4, oh));
+        let p = ResizeParams { width: 4, height: oh, scale: 0.5, fit: Fit::Stretch, filter: kernel };
+        let mut effect = Resampler::<FAST>::default();
+        effect.setup(&p, input).unwrap();
+        assert_eq!(effect.output_size(&p, input), output);
+        let fp = effect.footprint(&p, input, output);
+        for y in 0..oh {
+            let rows = fp.input_rows(Rows::new(y, y + 1), output.width, ih);
+            let t = &effect.0.ys[y as usize];
+            assert!(
+                rows.start as usize <= t.start && t.start + t.weights.len() <= rows.end as usize,
+                "{kernel:?} (fast: {FAST}) {ih}->{oh}, row {y}: taps {}..{} outside {rows:?}",
+                t.start,
+                t.start + t.weights.len()
+            );
+        }
+    }
+
+    #[test]
+    fn footprints_hold_every_row_the_taps_read() {
+        let kernels = [Kernel::Nearest, Kernel::Bilinear, Kernel::Bicubic, Kernel::Lanczos3, Kernel::Box];
+        for kernel in kernels {
+            for (ih, oh) in [(22, 11), (22, 7), (30, 41), (7, 64), (1, 5), (5, 1), (1000, 3), (97, 97)] {
+                footprint_holds_the_taps::<false>(kernel, ih, oh);
+                footprint_holds_the_taps::<true>(kernel, ih, oh);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! second (horizontal) pass then runs on already reduced rows.
 
 use fxchain_plugin_api::prelude::*;
-use fxkit::fixed::{bytes4, store_lanes};
+use fxkit::fixed::store_lanes;
 
 use crate::resize::Taps;
 
@@ -63,19 +63,7 @@ const PMAX: u16 = 255 << 7;
 
 /// One input row as lanes of `c << 7`.
 fn widen(src: &[Rgba8], dst: &mut [u16]) {
-    // Four pixels at a time through a byte array: converting a plain byte array vectorizes, while
-    // reading the fields of each pixel straight into lanes does not.
-    let mut blocks = dst.chunks_exact_mut(16);
-    let mut pixels = src.chunks_exact(4);
-    for (d, p) in (&mut blocks).zip(&mut pixels) {
-        let bytes = bytes4(p.try_into().expect("four pixels"));
-        for (x, &b) in d.iter_mut().zip(&bytes) {
-            *x = (b as u16) << 7;
-        }
-    }
-    for (d, p) in blocks.into_remainder().chunks_exact_mut(4).zip(pixels.remainder()) {
-        d.copy_from_slice(&[(p.r as u16) << 7, (p.g as u16) << 7, (p.b as u16) << 7, (p.a as u16) << 7]);
-    }
+    fxkit::fixed::widen(src, dst, |b| (b as u16) << 7);
 }
 
 /// The vertical taps of one output row in fixed point. Every product is a 16×16→high-16 multiply
