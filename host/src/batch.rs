@@ -58,6 +58,69 @@ pub struct ItemReport {
     pub ms: f64,
 }
 
+/// What a batch does about a plugin library once it has failed `after` images.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Every image it fails is a failed image, and the others are still tried (the default).
+    Fail,
+    /// Skip the remaining images: they all need the failing step.
+    Skip,
+    /// Render the remaining images with the failing step disabled (its input passes through);
+    /// they are reported `ok` with a note, and not recorded for `--resume`.
+    Bypass,
+}
+
+/// `--on-error`: an action and the number of failed images of one library that triggers it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ErrorPolicy {
+    /// What to do.
+    pub action: OnError,
+    /// After how many failed images of the same library.
+    pub after: usize,
+}
+
+impl Default for ErrorPolicy {
+    fn default() -> Self {
+        ErrorPolicy { action: OnError::Fail, after: 1 }
+    }
+}
+
+impl std::str::FromStr for ErrorPolicy {
+    type Err = String;
+    /// `fail`, `skip`, `bypass`, optionally with `:N` (default 1).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (action, after) = s.split_once(':').unwrap_or((s, "1"));
+        let action = match action {
+            "fail" => OnError::Fail,
+            "skip" => OnError::Skip,
+            "bypass" => OnError::Bypass,
+            _ => return Err(format!("{s}: expected fail, skip or bypass, optionally with :N")),
+        };
+        let after =
+            after.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| format!("{s}: N must be at least 1"))?;
+        Ok(ErrorPolicy { action, after })
+    }
+}
+
+/// A failed image: where, why, and (for a plugin failure) which library and step.
+struct Failure {
+    stage: Stage,
+    message: String,
+    plugin: Option<(String, usize)>,
+}
+
+impl Failure {
+    fn new(stage: Stage, message: String) -> Failure {
+        Failure { stage, message, plugin: None }
+    }
+}
+
+/// The 0-based index in a step label (`#3` or `#3 "id"`).
+fn step_index(label: &str) -> Option<usize> {
+    let digits: String = label.trim_start_matches('#').chars().take_while(char::is_ascii_digit).collect();
+    digits.parse::<usize>().ok()?.checked_sub(1)
+}
+
 /// Options of a batch.
 #[derive(Clone, Debug)]
 pub struct BatchOptions {
@@ -75,6 +138,11 @@ pub struct BatchOptions {
     pub limits: ImageLimits,
     /// Rendering options.
     pub render: RenderOptions,
+    /// What to do about a plugin library that keeps failing.
+    pub on_error: ErrorPolicy,
+    /// Render in worker processes instead (a plugin crash then fails only its image).
+    #[cfg(unix)]
+    pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
 }
 
 /// Totals of a batch.
@@ -90,6 +158,9 @@ pub struct BatchSummary {
     pub elapsed_ms: f64,
     /// Whether the batch stopped before the end (interrupt, --fail-fast, --max-failures).
     pub stopped_early: bool,
+    /// Done files that could not be read or appended to, with the reason: images finished there
+    /// are written but not recorded, so a later `--resume` renders them again.
+    pub done_file_errors: Vec<(PathBuf, String)>,
 }
 
 /// The file, in each output folder, recording finished outputs for `--resume`.
@@ -117,12 +188,43 @@ pub fn shard_of(relative: &str, count: usize) -> usize {
     (u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes")) % count.max(1) as u64) as usize
 }
 
-fn load_done(dir: &Path) -> HashMap<String, String> {
-    std::fs::read_to_string(dir.join(DONE_FILE))
-        .unwrap_or_default()
-        .lines()
+/// The records of the done file in `dir`: output name → fingerprint. A line that is not valid
+/// UTF-8 (a torn or foreign write) spoils only itself. A missing file is an empty record.
+fn load_done(dir: &Path) -> Result<HashMap<String, String>, String> {
+    let bytes = match std::fs::read(dir.join(DONE_FILE)) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    };
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|l| std::str::from_utf8(l).ok())
         .filter_map(|l| l.split_once('\t').map(|(f, p)| (p.to_string(), f.to_string())))
-        .collect()
+        .collect())
+}
+
+/// The open done files of a batch, one per output folder; an error is remembered (and reported
+/// once) instead of stopping the batch: the outputs themselves are fine.
+#[derive(Default)]
+struct DoneFiles {
+    files: HashMap<PathBuf, Result<std::fs::File, String>>,
+}
+
+impl DoneFiles {
+    fn record(&mut self, folder: &Path, line: &str) {
+        let entry = self.files.entry(folder.to_path_buf()).or_insert_with(|| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(folder.join(DONE_FILE))
+                .map_err(|e| format!("cannot append to it: {e}"))
+        });
+        if let Ok(file) = entry {
+            if let Err(e) = writeln!(file, "{line}").and_then(|_| file.sync_data()) {
+                *entry = Err(format!("cannot append to it: {e}"));
+            }
+        }
+    }
 }
 
 /// Runs `chain` over `items`; `on_done` is called after each image (for progress and reports).
@@ -147,11 +249,24 @@ pub fn run_batch(
     let input_name = chain.inputs.first().cloned().unwrap_or_else(|| "input".to_string());
     // Records of earlier runs, per output folder.
     let folders: HashSet<PathBuf> = items.iter().filter_map(|i| i.output.parent().map(Path::to_path_buf)).collect();
-    let done: HashMap<PathBuf, HashMap<String, String>> =
-        if options.resume { folders.iter().map(|d| (d.clone(), load_done(d))).collect() } else { HashMap::new() };
-    let done_files: Mutex<HashMap<PathBuf, std::fs::File>> = Mutex::new(HashMap::new());
+    let mut done_file_errors = Vec::new();
+    let mut done: HashMap<PathBuf, HashMap<String, String>> = HashMap::new();
+    if options.resume {
+        for d in &folders {
+            match load_done(d) {
+                Ok(records) => {
+                    done.insert(d.clone(), records);
+                }
+                Err(e) => done_file_errors.push((d.join(DONE_FILE), e)),
+            }
+        }
+    }
+    let done_files: Mutex<DoneFiles> = Mutex::new(DoneFiles::default());
     let failures = AtomicUsize::new(0);
     let reports: Mutex<Vec<ItemReport>> = Mutex::new(Vec::new());
+    // Failed images per plugin library, and the step that failed.
+    let plugin_failures: Mutex<HashMap<String, (usize, usize)>> = Mutex::new(HashMap::new());
+    let policy = options.on_error;
 
     items.par_iter().for_each(|item| {
         let t = Instant::now();
@@ -175,28 +290,49 @@ pub fn run_batch(
             && done.get(&folder).and_then(|d| d.get(&name)).is_some_and(|f| *f == print)
         {
             report("skipped", None, Some("done by an earlier run with the same chain and plugins".into()))
-        } else if item.output.exists() && !options.overwrite && !options.resume {
+        } else if item.output.exists() && !options.overwrite {
+            // `--resume` never replaces an output it has no record of: only `--overwrite` does.
             report("skipped", None, Some("the output exists (use --overwrite)".into()))
         } else {
-            match process(chain, registry, item, options, format, &input_name) {
-                Ok(()) => {
-                    // Record completion after the atomic rename, so a killed batch redoes at most
-                    // the images in flight.
-                    let mut files = done_files.lock().unwrap_or_else(|e| e.into_inner());
-                    let file = files.entry(folder.clone()).or_insert_with(|| {
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(folder.join(DONE_FILE))
-                            .expect("done file")
-                    });
-                    let _ = writeln!(file, "{print}\t{name}");
-                    let _ = file.sync_data();
-                    report("ok", None, None)
-                }
-                Err((stage, msg)) => {
-                    failures.fetch_add(1, Ordering::Relaxed);
-                    report("failed", Some(stage), Some(msg))
+            // Libraries that failed often enough to trigger the policy, with their step.
+            let tripped: Vec<(String, usize, usize)> = if policy.action == OnError::Fail {
+                Vec::new()
+            } else {
+                let f = plugin_failures.lock().unwrap_or_else(|e| e.into_inner());
+                f.iter().filter(|(_, (n, _))| *n >= policy.after).map(|(l, (n, s))| (l.clone(), *n, *s)).collect()
+            };
+            let note = |what: &str| {
+                tripped
+                    .iter()
+                    .map(|(l, n, s)| format!("step #{} {what}: plugin {l} failed {n} image(s)", s + 1))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let bypass: Vec<usize> =
+                if policy.action == OnError::Bypass { tripped.iter().map(|t| t.2).collect() } else { Vec::new() };
+            if policy.action == OnError::Skip && !tripped.is_empty() {
+                report("skipped", None, Some(format!("{} (--on-error skip)", note("not run"))))
+            } else {
+                match process(chain, registry, item, options, format, &input_name, &bypass) {
+                    Ok(()) if bypass.is_empty() => {
+                        // Record completion after the atomic rename, so a killed batch redoes at
+                        // most the images in flight.
+                        done_files
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .record(&folder, &format!("{print}\t{name}"));
+                        report("ok", None, None)
+                    }
+                    Ok(()) => report("ok", None, Some(format!("{} (--on-error bypass)", note("bypassed")))),
+                    Err(f) => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        if let Some((library, step)) = &f.plugin {
+                            let mut pf = plugin_failures.lock().unwrap_or_else(|e| e.into_inner());
+                            let entry = pf.entry(library.clone()).or_insert((0, *step));
+                            entry.0 += 1;
+                        }
+                        report("failed", Some(f.stage), Some(f.message))
+                    }
                 }
             }
         };
@@ -204,6 +340,9 @@ pub fn run_batch(
         reports.lock().unwrap_or_else(|e| e.into_inner()).push(r);
     });
     let reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+    let files = done_files.into_inner().unwrap_or_else(|e| e.into_inner()).files;
+    done_file_errors.extend(files.into_iter().filter_map(|(d, r)| r.err().map(|e| (d.join(DONE_FILE), e))));
+    done_file_errors.sort();
     let count = |s: &str| reports.iter().filter(|r| r.status == s).count();
     BatchSummary {
         ok: count("ok"),
@@ -211,9 +350,11 @@ pub fn run_batch(
         skipped: count("skipped"),
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
         stopped_early: reports.iter().any(|r| r.message.as_deref() == Some("the batch stopped before this image")),
+        done_file_errors,
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn process(
     chain: &Chain,
     registry: &Arc<Registry>,
@@ -221,20 +362,73 @@ fn process(
     options: &BatchOptions,
     format: PixelFormat,
     input_name: &str,
-) -> Result<(), (Stage, String)> {
-    let frame = load_image(&item.input, format, options.limits).map_err(|e| (Stage::Decode, e.to_string()))?;
-    let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
-    let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(|e| {
-        let stage = if matches!(e, RunError::Image(_)) { Stage::Decode } else { Stage::Plugin };
-        (stage, e.to_string())
-    })?;
-    if let Some(dir) = item.output.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| (Stage::Write, format!("{}: {e}", dir.display())))?;
+    bypass: &[usize],
+) -> Result<(), Failure> {
+    let _span = tracing::info_span!("image", path = %item.input.display()).entered();
+    // Decode and write errors name their file already; plugin and deadline errors get the image.
+    let failed = |e: RunError| {
+        let plugin = match &e {
+            RunError::Plugin { step, library, .. } => step_index(step).map(|i| (library.clone(), i)),
+            _ => None,
+        };
+        if matches!(e, RunError::Image(_)) {
+            Failure::new(Stage::Decode, e.to_string())
+        } else {
+            Failure { stage: Stage::Plugin, message: format!("{}: {e}", item.input.display()), plugin }
+        }
+    };
+    let frame =
+        load_image(&item.input, format, options.limits).map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
+    #[cfg(unix)]
+    if let Some((pool, job)) = &options.isolate {
+        let inputs = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
+        let mut job = job.clone();
+        job.bypass = bypass.to_vec();
+        let outputs = pool.render(&job, &inputs, options.render.deadline).map_err(failed)?;
+        return write_output(item, &outputs[0], options);
     }
-    save_image(&result.outputs[0], &item.output, options.format).map_err(|e| (Stage::Write, e.to_string()))
+    let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
+    let bypassed;
+    let chain = if bypass.is_empty() {
+        chain
+    } else {
+        let mut c = chain.clone();
+        for &i in bypass {
+            if let Some(s) = c.steps.get_mut(i) {
+                s.enabled = false;
+            }
+        }
+        bypassed = c;
+        &bypassed
+    };
+    let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(failed)?;
+    write_output(item, &result.outputs[0], options)
+}
+
+fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions) -> Result<(), Failure> {
+    if let Some(dir) = item.output.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Failure::new(Stage::Write, format!("{}: {e}", dir.display())))?;
+    }
+    save_image(frame, &item.output, options.format).map_err(|e| Failure::new(Stage::Write, e.to_string()))
 }
 
 /// A rate for summaries: images per second.
 pub fn rate(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_policies_parse_and_step_labels_give_indices() {
+        assert_eq!("bypass:3".parse(), Ok(ErrorPolicy { action: OnError::Bypass, after: 3 }));
+        assert_eq!("skip".parse(), Ok(ErrorPolicy { action: OnError::Skip, after: 1 }));
+        assert!("skip:0".parse::<ErrorPolicy>().is_err());
+        assert!("fallback".parse::<ErrorPolicy>().is_err());
+        assert_eq!(step_index("#3"), Some(2));
+        assert_eq!(step_index("#12 \"blur\""), Some(11));
+        assert_eq!(step_index("-"), None);
+    }
 }

@@ -22,6 +22,29 @@ pub enum LoadError {
         /// What the dynamic loader said.
         reason: String,
     },
+    /// The file ends before the parts its headers describe: truncated, or still being written.
+    /// Found before the library is mapped (mapping it would crash the process with SIGBUS).
+    #[error("{}: truncated or half-written library, not loaded: {reason}", path.display())]
+    Truncated {
+        /// The library file.
+        path: PathBuf,
+        /// What lies past the end of the file.
+        reason: String,
+    },
+    /// The private copy in the cache folder could not be made; the library itself is fine.
+    #[error(
+        "{}: cannot copy the library into the cache folder {}: {reason} (set XDG_CACHE_HOME to a writable folder)",
+        path.display(),
+        dir.display()
+    )]
+    Cache {
+        /// The library file.
+        path: PathBuf,
+        /// The cache folder.
+        dir: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
     /// A shared library without an fxchain plugin root module.
     #[error("{}: not an fxchain plugin (it exports no plugin root module; use `export_plugin!`)", path.display())]
     NotAPlugin {
@@ -51,6 +74,8 @@ impl LoadError {
     pub fn path(&self) -> &std::path::Path {
         match self {
             LoadError::Io { path, .. }
+            | LoadError::Truncated { path, .. }
+            | LoadError::Cache { path, .. }
             | LoadError::NotALibrary { path, .. }
             | LoadError::NotAPlugin { path }
             | LoadError::IncompatibleAbi { path, .. }
@@ -98,6 +123,13 @@ pub enum RunError {
     /// Reading or writing an image failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// An isolated render failed in its worker process (the worker's own message, or why the
+    /// worker could not be used).
+    #[error("{message}")]
+    Worker {
+        /// What happened.
+        message: String,
+    },
     /// The render ran past its deadline.
     #[error("the render took longer than the deadline of {seconds} s; its image is abandoned")]
     Deadline {

@@ -312,6 +312,9 @@ fn band_is_opaque(chunk: &[u8], stride: usize, width: u32, rows: Rows, format: P
     })
 }
 
+/// Frames larger than this are written around the cache by their last composed pass.
+const STREAM_BYTES: usize = 32 << 20;
+
 /// Renders consecutive point steps on `input` in one pass: each band goes through every step
 /// while it is in cache, composed where the steps describe themselves as tables or matrices.
 pub fn render_fused(
@@ -338,6 +341,8 @@ pub fn render_fused(
     let rows = band_rows_for(size, out.stride(), band_rows, true);
     let stride = out.stride();
     let band_bytes = stride * rows as usize;
+    // A large frame's last composed pass writes around the cache: nothing reads it soon.
+    let stream = out.byte_len() > STREAM_BYTES;
     let span = tracing::Span::current();
     let run_band = |i: usize, chunk: &mut [u8], src: Option<&[u8]>| -> Result<(), RunError> {
         let _band = tracing::trace_span!(parent: &span, "fused band", rows = i as u32 * rows).entered();
@@ -351,11 +356,17 @@ pub fn render_fused(
                     let row_bytes = size.width as usize * 4;
                     match src.filter(|_| n == 0) {
                         Some(src) => {
+                            let last = stream && n + 1 == program.len();
                             for (d, s) in chunk.chunks_mut(stride).zip(src.chunks(stride)).take(band.len() as usize) {
-                                p.run(
+                                let (s, d) = (
                                     bytemuck::cast_slice(&s[..row_bytes]),
                                     bytemuck::cast_slice_mut(&mut d[..row_bytes]),
                                 );
+                                if last {
+                                    p.run_streaming(s, d);
+                                } else {
+                                    p.run(s, d);
+                                }
                             }
                         }
                         None => {

@@ -2,6 +2,7 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fxchain_plugin_api::{PixelFormat, Size};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -29,6 +30,22 @@ impl Default for ImageLimits {
 }
 
 impl ImageLimits {
+    /// Checks a width and height against these limits, before anything of that size is
+    /// allocated. The error says which limit is exceeded.
+    pub fn check(&self, width: u32, height: u32) -> Result<(), String> {
+        let pixels = width as u64 * height as u64;
+        if width > self.max_width || height > self.max_height {
+            return Err(format!(
+                "{width}x{height} exceeds the size limit of {}x{} (--max-width/--max-height may only tighten it)",
+                self.max_width, self.max_height
+            ));
+        }
+        if pixels > self.max_pixels {
+            return Err(format!("{width}x{height} is {pixels} pixels, more than the limit of {}", self.max_pixels));
+        }
+        Ok(())
+    }
+
     /// These limits, tightened (never loosened) by `other`.
     pub fn tighten(self, other: ImageLimits) -> ImageLimits {
         ImageLimits {
@@ -40,30 +57,65 @@ impl ImageLimits {
     }
 }
 
-/// Decodes the image at `path` into a frame of `format`, honouring EXIF orientation.
+/// Decodes the image at `path` into a frame of `format`, honouring EXIF orientation. The
+/// dimensions and the decoder's pixel buffer are checked against `limits` before that buffer is
+/// allocated; a JPEG that ends before its end marker is refused as truncated.
 pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
     let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+    let too_big = |reason: String| ImageError::Limits { path: path.to_path_buf(), reason };
+    // `stat` never blocks; opening a named pipe would wait for a writer, and a device never ends.
+    let meta = std::fs::metadata(path).map_err(|e| decode(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(decode(format!("{}: not an image", file_kind(&meta))));
+    }
+    if meta.len() == 0 {
         return Err(decode("the file is empty (0 bytes): not an image".into()));
     }
-    let mut reader = ImageReader::open(path).map_err(|e| decode(e.to_string()))?;
-    reader = reader.with_guessed_format().map_err(|e| decode(e.to_string()))?;
-    if reader.format().is_none() {
+    if meta.len() > limits.max_bytes {
+        return Err(too_big(format!(
+            "the file is {} MiB, more than the decoding limit of {} MiB (--max-decode-mb)",
+            meta.len() >> 20,
+            limits.max_bytes >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| decode(e.to_string()))?;
+    decode_image(&bytes, path, format, limits)
+}
+
+/// Decodes an image file's bytes (as [`load_image`] does after reading the file); `path` is only
+/// used in messages.
+pub fn decode_image(bytes: &[u8], path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
+    let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
+    let too_big = |reason: String| ImageError::Limits { path: path.to_path_buf(), reason };
+    if bytes.is_empty() {
+        return Err(decode("the file is empty (0 bytes): not an image".into()));
+    }
+    let reader =
+        ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| decode(e.to_string()))?;
+    let Some(kind) = reader.format() else {
         return Err(decode("not an image in a supported format (png, jpeg, webp, tiff)".into()));
+    };
+    if kind == ImageFormat::Jpeg && jpeg_is_truncated(bytes) {
+        return Err(decode("the JPEG data ends before its end marker: the file is truncated".into()));
     }
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_width);
     l.max_image_height = Some(limits.max_height);
     l.max_alloc = Some(limits.max_bytes);
-    reader.limits(l);
+    let mut reader = reader;
+    reader.limits(l.clone());
     let mut decoder = reader.into_decoder().map_err(|e| classify(path, e))?;
     let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > limits.max_pixels {
-        return Err(ImageError::Limits {
-            path: path.to_path_buf(),
-            reason: format!("{w}x{h} is {} pixels, more than the limit of {}", w as u64 * h as u64, limits.max_pixels),
-        });
-    }
+    limits.check(w, h).map_err(too_big)?;
+    // `into_decoder` + `from_decoder` skip the reservation `ImageReader::decode` makes: make it
+    // here, so the pixel buffer counts against the limit before it is allocated.
+    l.reserve(decoder.total_bytes()).map_err(|_| {
+        too_big(format!(
+            "decoding {w}x{h} needs {} MiB, more than the limit of {} MiB (--max-decode-mb)",
+            decoder.total_bytes().div_ceil(1 << 20),
+            limits.max_bytes >> 20
+        ))
+    })?;
     let orientation = decoder.orientation().ok();
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| classify(path, e))?;
     if let Some(o) = orientation {
@@ -94,6 +146,71 @@ pub fn frame_from_image(img: DynamicImage, format: PixelFormat) -> Frame {
         // `into_rgba8` reuses the decoded buffer when it already is RGBA8 (no extra full copy).
         _ => Frame::from_rgba8(size, img.into_rgba8().as_raw()),
     }
+}
+
+/// What a path that is not a regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO), not a regular file";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device, not a regular file";
+        }
+        if t.is_socket() {
+            return "a socket, not a regular file";
+        }
+    }
+    if meta.is_dir() {
+        "a folder, not a file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether JPEG data ends before its end-of-image marker (the decoder would fill the rest with
+/// grey without a word). Walks the segments: lengths of marker segments, and the entropy-coded
+/// data after each start-of-scan up to the next real marker. Data that does not look like JPEG
+/// segments at all is left to the decoder to report.
+pub fn jpeg_is_truncated(b: &[u8]) -> bool {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    while i + 1 < b.len() {
+        if b[i] != 0xFF {
+            return false;
+        }
+        let marker = b[i + 1];
+        match marker {
+            0xFF => {
+                i += 1;
+                continue;
+            }
+            0xD9 => return false,
+            0x01 | 0xD0..=0xD7 => {
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        if i + 3 >= b.len() {
+            return true;
+        }
+        let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+        i += 2 + len;
+        if marker == 0xDA {
+            // Entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte), a restart marker
+            // or fill bytes; anything else is the next marker.
+            while i + 1 < b.len() && (b[i] != 0xFF || matches!(b[i + 1], 0x00 | 0xD0..=0xD7 | 0xFF)) {
+                i += 1;
+            }
+        }
+    }
+    true
 }
 
 fn classify(path: &Path, e: image::ImageError) -> ImageError {
@@ -140,6 +257,9 @@ impl OutputFormat {
     }
 }
 
+/// The largest width or height a WebP file can hold (14-bit fields).
+pub const MAX_WEBP_SIDE: u32 = 16383;
+
 /// Encodes `frame` to `path` atomically: the bytes go to a temporary file in the same folder,
 /// which is renamed over `path` only when complete. No partial file is ever visible.
 pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<(), ImageError> {
@@ -149,6 +269,12 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
         _ => PathBuf::from("."),
     };
     let size = frame.size();
+    if format == OutputFormat::Webp && size.width.max(size.height) > MAX_WEBP_SIDE {
+        return Err(write_err(format!(
+            "{}x{} is too large for WebP (at most {MAX_WEBP_SIDE} pixels per side); write png or tiff instead",
+            size.width, size.height
+        )));
+    }
     let rgba = image::RgbaImage::from_raw(size.width, size.height, frame.to_rgba8_vec())
         .ok_or_else(|| write_err("internal: frame size mismatch".into()))?;
     let mut tmp =
@@ -197,33 +323,126 @@ pub fn fit_within(frame: &Frame, max: u32) -> Frame {
     }
 }
 
-/// Prefix of the temporary files fxchain writes next to its outputs: `.fxchain-<pid>-`.
+/// Age after which an unlocked temporary file of another machine (or of an earlier boot of this
+/// one) counts as stale: no output takes this long to encode, and locks on some network file
+/// systems are not seen by other hosts.
+const FOREIGN_TEMP_AGE: Duration = Duration::from_secs(12 * 3600);
+
+/// This machine's identity in temporary file names: the host name (for people) and the kernel's
+/// boot id (unique per machine and boot, shared by every container and PID namespace on it, so
+/// the advisory locks fxchain holds while writing are authoritative among them).
+fn machine_id() -> &'static (String, String) {
+    static ID: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let clean = |s: String, n: usize| -> String {
+            let s: String = s.trim().chars().filter(|c| c.is_ascii_alphanumeric()).take(n).collect();
+            if s.is_empty() {
+                "x".to_string()
+            } else {
+                s
+            }
+        };
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .or_else(|_| std::env::var("COMPUTERNAME"))
+            .unwrap_or_default();
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        (clean(host, 24), clean(boot, 12))
+    })
+}
+
+/// Prefix of the temporary files fxchain writes next to its outputs:
+/// `.fxchain-<host>-<boot id>-<pid>-` (a random part and `.tmp` follow).
 fn temp_prefix() -> String {
-    format!(".fxchain-{}-", std::process::id())
+    let (host, boot) = machine_id();
+    format!(".fxchain-{host}-{boot}-{}-", std::process::id())
 }
 
-/// A temporary file in `dir` named after this process, so a later run can tell it is stale.
+/// A temporary file in `dir`, named after this machine and process plus a random part, and held
+/// under an exclusive advisory lock until it is closed (renamed into place or dropped), so no
+/// other fxchain process — in another PID namespace, container or host — removes it in flight.
 pub fn temp_in(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new().prefix(&temp_prefix()).suffix(".tmp").tempfile_in(dir)
+    // A cleaner may remove the file between its creation and the lock (it was unlocked then):
+    // once locked, check that the name still leads to this file, else make another.
+    for _ in 0..16 {
+        let tmp = tempfile::Builder::new().prefix(&temp_prefix()).suffix(".tmp").tempfile_in(dir)?;
+        if tmp.as_file().lock().is_err() {
+            // A file system without locks is left to the age rule of `clean_stale_temps`.
+            return Ok(tmp);
+        }
+        if still_named(tmp.path(), tmp.as_file()) {
+            return Ok(tmp);
+        }
+    }
+    Err(std::io::Error::other(format!("temporary files in {} are removed as soon as they are created", dir.display())))
 }
 
-/// Removes temporary files left in `dir` by fxchain processes that no longer run (a kill -9
-/// during a write). Returns how many were removed.
+/// Whether `path` still names the open file `file`.
+fn still_named(path: &Path, file: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), file.metadata()) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        true
+    }
+}
+
+/// Whether some process holds the lock of a temporary file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum LockState {
+    /// Locked by a writer.
+    Held,
+    /// Nobody holds it.
+    Free,
+    /// The file system cannot tell.
+    Unknown,
+}
+
+fn lock_state(path: &Path) -> LockState {
+    let Ok(f) = std::fs::File::open(path) else { return LockState::Unknown };
+    match f.try_lock() {
+        Ok(()) => LockState::Free,
+        Err(std::fs::TryLockError::WouldBlock) => LockState::Held,
+        Err(std::fs::TryLockError::Error(_)) => LockState::Unknown,
+    }
+}
+
+/// Whether a temporary file named `name` (without its folder), `age` old and in `lock` state,
+/// was left by a writer that is gone. Only files that are not locked qualify; of those, files of
+/// this machine (same boot id: its lock is authoritative) at once, and any other after many hours.
+fn is_stale(name: &str, age: Duration, lock: LockState, boot: &str) -> bool {
+    let Some(rest) = name.strip_prefix(".fxchain-").filter(|_| name.ends_with(".tmp")) else { return false };
+    let this_machine = rest.split('-').nth(1).is_some_and(|b| b == boot) && boot != "x";
+    match lock {
+        LockState::Held => false,
+        LockState::Free if this_machine => true,
+        LockState::Free | LockState::Unknown => age > FOREIGN_TEMP_AGE,
+    }
+}
+
+/// Removes temporary files left in `dir` by fxchain writers that are gone (a kill -9 during a
+/// write): files nobody holds locked, of this machine, or of another machine and older than
+/// twelve hours. Returns how many were removed.
 pub fn clean_stale_temps(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let boot = &machine_id().1;
     let mut removed = 0;
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(rest) = name.strip_prefix(".fxchain-") else { continue };
-        if !name.ends_with(".tmp") {
+        if !name.starts_with(".fxchain-") || !name.ends_with(".tmp") {
             continue;
         }
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        let alive = pid.is_some_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
-        // Without /proc (not Linux), only files of unknown origin older than an hour go.
-        let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a.as_secs() > 3600));
-        let gone = if Path::new("/proc/self").exists() { !alive } else { old };
-        if gone && std::fs::remove_file(e.path()).is_ok() {
+        let Ok(age) = e.metadata().and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default()) else {
+            continue;
+        };
+        if is_stale(&name, age, lock_state(&e.path()), boot) && std::fs::remove_file(e.path()).is_ok() {
             removed += 1;
         }
     }
@@ -241,4 +460,69 @@ pub fn set_output_permissions(file: &std::fs::File, target: &Path) {
     }
     #[cfg(not(unix))]
     let _ = (file, target);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn only_unlocked_temporaries_are_stale_and_other_machines_get_hours() {
+        let ours = ".fxchain-node1-abc123-42-XyZ.tmp";
+        let theirs = ".fxchain-node2-def456-42-XyZ.tmp";
+        // A live writer's file is never removed, however old.
+        assert!(!is_stale(ours, 100 * 3600 * MIN, LockState::Held, "abc123"));
+        // An unlocked file of this machine: its writer is gone (a writer that lost its file
+        // between creating and locking it makes another, see `temp_in`).
+        assert!(is_stale(ours, Duration::ZERO, LockState::Free, "abc123"));
+        // Another machine: its lock may be invisible here, so only after many hours.
+        assert!(!is_stale(theirs, 3 * MIN, LockState::Free, "abc123"));
+        assert!(!is_stale(theirs, 11 * 60 * MIN, LockState::Free, "abc123"));
+        assert!(is_stale(theirs, 13 * 60 * MIN, LockState::Free, "abc123"));
+        assert!(!is_stale(ours, 3 * MIN, LockState::Unknown, "abc123"));
+        // An older naming without a machine: the long rule.
+        assert!(!is_stale(".fxchain-4242-abc.tmp", 3 * MIN, LockState::Free, "abc123"));
+        // Not ours at all.
+        assert!(!is_stale("photo.png", 100 * 60 * MIN, LockState::Free, "abc123"));
+        assert!(!is_stale(".fxchain-done", 100 * 60 * MIN, LockState::Free, "abc123"));
+    }
+
+    #[test]
+    fn a_temporary_file_is_locked_while_open_and_named_after_this_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = temp_in(dir.path()).unwrap();
+        let name = tmp.path().file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with(&temp_prefix()) && name.ends_with(".tmp"), "{name}");
+        assert!(name.contains(&format!("-{}-", std::process::id())), "{name}");
+        assert_eq!(lock_state(tmp.path()), LockState::Held);
+        let (file, path) = tmp.keep().unwrap();
+        drop(file);
+        assert_eq!(lock_state(&path), LockState::Free);
+    }
+
+    #[test]
+    fn jpeg_truncation_is_found_at_any_cut() {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 4) as u8, (y * 5) as u8, (x ^ y) as u8]));
+        let mut c = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img).write_to(&mut c, ImageFormat::Jpeg).unwrap();
+        let full = c.into_inner();
+        assert!(!jpeg_is_truncated(&full));
+        // Trailing bytes after the end marker are harmless.
+        let mut padded = full.clone();
+        padded.extend_from_slice(&[0; 16]);
+        assert!(!jpeg_is_truncated(&padded));
+        for cut in [full.len() - 1, full.len() - 2, full.len() * 3 / 4, full.len() / 2, 200, 4] {
+            assert!(jpeg_is_truncated(&full[..cut]), "cut at {cut} of {}", full.len());
+        }
+    }
+
+    #[test]
+    fn size_checks_name_the_limit() {
+        let l = ImageLimits { max_width: 100, max_height: 50, max_pixels: 4000, max_bytes: 1 << 20 };
+        assert_eq!(l.check(100, 40), Ok(()));
+        assert!(l.check(101, 1).unwrap_err().contains("size limit of 100x50"));
+        assert!(l.check(100, 41).unwrap_err().contains("4100 pixels, more than the limit of 4000"));
+    }
 }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod exec;
 pub mod frame;
 pub mod io;
+#[cfg(unix)]
+pub mod isolate;
 pub mod loader;
 pub mod metrics;
 pub mod plan;

@@ -203,12 +203,12 @@ fn classify(path: &Path, err: LibraryError) -> LoadError {
         LibraryError::OpenError { .. } => LoadError::NotALibrary { path, reason: err.to_string() },
         LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
         LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
-            tracing::debug!(target: "fxchain::loader", "{}: {err}", path.display());
+            tracing::info!(target: "fxchain::loader", "{}: {err}", path.display());
             LoadError::IncompatibleAbi { path, reason: version_mismatch(&actual_version.to_string()) }
         }
         LibraryError::AbiInstability(ref report) => {
             let full = report.to_string();
-            tracing::debug!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
+            tracing::info!(target: "fxchain::loader", "full ABI report for {}:\n{full}", path.display());
             // abi_stable remembers the layout of every prefix type it has checked in this process,
             // so only a layout that changed after this process saw the old one needs a restart.
             let restart = full.contains("prefix") && full.contains("mismatched");
@@ -235,7 +235,11 @@ fn classify(path: &Path, err: LibraryError) -> LoadError {
 /// Copies `path` to a fresh file in `cache_dir` (new inode, unique name): the dynamic loader
 /// identifies libraries by path and inode, and the build may replace the original at any time.
 fn shadow_copy(path: &Path, bytes: &[u8], cache_dir: &Path, generation: u64) -> Result<PathBuf, LoadError> {
-    let io = |e: std::io::Error| LoadError::Io { path: path.to_path_buf(), reason: e.to_string() };
+    let io = |e: std::io::Error| LoadError::Cache {
+        path: path.to_path_buf(),
+        dir: cache_dir.to_path_buf(),
+        reason: e.to_string(),
+    };
     std::fs::create_dir_all(cache_dir).map_err(io)?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
     let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("so");
@@ -385,6 +389,54 @@ fn read_effect(d: EffectDescriptorRef, index: u32, library: &Arc<Library>) -> Re
     })
 }
 
+/// The symbol every plugin library exports: `abi_stable`'s root-module loader.
+pub const PLUGIN_SYMBOL: &str = abi_stable::library::ROOT_MODULE_LOADER_NAME;
+
+/// Checks a candidate library before anything maps it: its headers must parse, every segment
+/// and section they describe must lie inside the file (mapping a truncated or half-written
+/// library crashes the process with SIGBUS at the first touch past its end), and its dynamic
+/// symbol table must export [`PLUGIN_SYMBOL`] (so the initializers of unrelated libraries
+/// never run).
+pub fn inspect(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    use object::{Object, ObjectSection, ObjectSegment};
+    let truncated = |reason: String| LoadError::Truncated { path: path.to_path_buf(), reason };
+    let len = bytes.len() as u64;
+    let file =
+        object::File::parse(bytes).map_err(|e| truncated(format!("its headers cannot be read ({len} bytes): {e}")))?;
+    let check = |what: &str, offset: u64, size: u64| {
+        if offset.checked_add(size).is_none_or(|end| end > len) {
+            Err(truncated(format!(
+                "{what} at bytes {offset}..{} lies past the end of the file ({len} bytes)",
+                offset.saturating_add(size)
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    for (i, seg) in file.segments().enumerate() {
+        let (offset, size) = seg.file_range();
+        check(&format!("segment {i}"), offset, size)?;
+    }
+    for sec in file.sections() {
+        if let Some((offset, size)) = sec.file_range() {
+            check(&format!("section {}", sec.name().unwrap_or("?")), offset, size)?;
+        }
+    }
+    let wanted = PLUGIN_SYMBOL.as_bytes();
+    let mut found = false;
+    for export in file.exports().map_err(|e| truncated(format!("its dynamic symbol table cannot be read: {e}")))? {
+        let export = export.map_err(|e| truncated(format!("its dynamic symbol table cannot be read: {e}")))?;
+        // Mach-O symbol names carry a leading underscore.
+        if let object::NameOrOrdinal::Name(name) = export.name() {
+            found |= name == wanted || name.strip_prefix(b"_") == Some(wanted);
+        }
+    }
+    if !found {
+        return Err(LoadError::NotAPlugin { path: path.to_path_buf() });
+    }
+    Ok(())
+}
+
 /// Loads the library at `path` as a new generation: shadow copy into `cache_dir`, ABI and
 /// version checks, descriptors. The library stays mapped for the rest of the process.
 pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<EffectInfo>), LoadError> {
@@ -397,12 +449,7 @@ pub fn load_library(path: &Path, cache_dir: &Path) -> Result<(Arc<Library>, Vec<
             reason: format!("not a shared library ({} bytes, unrecognized file header)", bytes.len()),
         });
     }
-    // Every plugin exports abi_stable's library header under this fixed name. Checking for it
-    // before `dlopen` keeps the host from running the initializers of unrelated libraries.
-    const HEADER_SYMBOL: &[u8] = b"_1as_0lib_1header_0root_bmodule_bloader";
-    if !bytes.windows(HEADER_SYMBOL.len()).any(|w| w == HEADER_SYMBOL) {
-        return Err(LoadError::NotAPlugin { path: path.to_path_buf() });
-    }
+    inspect(path, &bytes)?;
     let content_hash = blake3::hash(&bytes).to_hex().to_string();
     let generation = next_generation();
     let copy = shadow_copy(path, &bytes, cache_dir, generation)?;

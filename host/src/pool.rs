@@ -74,7 +74,7 @@ impl BufferPool {
         static POOL: OnceLock<Arc<BufferPool>> = OnceLock::new();
         POOL.get_or_init(|| {
             let budget = std::env::var("FXCHAIN_POOL_MB").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(256);
-            BufferPool::new(budget << 20)
+            BufferPool::new(budget.saturating_mul(1 << 20))
         })
     }
 

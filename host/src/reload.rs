@@ -217,7 +217,9 @@ impl LiveRegistry {
         let mut attempt = 0;
         let loaded = loop {
             match loader::load_library(&path, &self.cache_dir) {
-                Err(LoadError::NotALibrary { .. } | LoadError::Io { .. }) if attempt < 5 => {
+                Err(LoadError::NotALibrary { .. } | LoadError::Truncated { .. } | LoadError::Io { .. })
+                    if attempt < 5 =>
+                {
                     attempt += 1;
                     std::thread::sleep(Duration::from_millis(60));
                 }

@@ -37,8 +37,9 @@ pub struct BatchArgs {
     /// {index} (position in the sorted input list).
     #[arg(long, default_value = "{stem}.{ext}")]
     name: String,
-    /// Images processed at once (default: the number of cores; bands share the same threads).
-    #[arg(long)]
+    /// Images processed at once (default: the number of cores; bands share the same threads;
+    /// at most 8 per core).
+    #[arg(long, value_parser = super::parse_workers)]
     jobs: Option<usize>,
     /// Replace existing outputs.
     #[arg(long)]
@@ -52,11 +53,18 @@ pub struct BatchArgs {
     /// Stop after N failed images.
     #[arg(long, value_name = "N")]
     max_failures: Option<usize>,
+    /// What to do about a plugin that keeps failing: fail (every image it fails fails; the
+    /// default), skip (skip the remaining images) or bypass (render them without the failing
+    /// step), after N failed images (default 1): `bypass:3`.
+    #[arg(long, value_name = "ACTION[:N]", default_value = "fail")]
+    on_error: batch::ErrorPolicy,
     /// Write one JSON record per image to FILE.
     #[arg(long, value_name = "FILE.jsonl")]
     report: Option<PathBuf>,
-    /// Process shard I of N (0-based): a stable hash partition of the inputs. Also read from
-    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/FXCHAIN_SHARD_COUNT.
+    /// Process shard I of N (0-based): a stable hash partition of the inputs. Also read from a
+    /// Slurm array job (SLURM_ARRAY_TASK_ID mapped through SLURM_ARRAY_TASK_MIN/MAX/STEP, so
+    /// `--array=1-3` gives shards 0, 1, 2) or a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX/FXCHAIN_SHARD_COUNT).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
     /// Override a parameter: STEP.PARAM=VALUE.
@@ -76,25 +84,59 @@ pub struct BatchArgs {
 
 const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "tif", "tiff"];
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+/// The images under `dir`, sorted, following symbolic links but entering each folder once (a
+/// link back up is not walked again, a loop is skipped with a warning) and never entering
+/// `exclude` (the output folder, when it lies inside `dir`).
+fn walk(dir: &Path, exclude: Option<&Path>, quiet: bool) -> Result<Vec<PathBuf>, String> {
+    let exclude = exclude.and_then(|e| e.canonicalize().ok());
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let walker = walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| {
+        if !e.file_type().is_dir() {
+            return true;
+        }
+        let Ok(real) = e.path().canonicalize() else { return true };
+        exclude.as_ref() != Some(&real) && seen.insert(real)
+    });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.loop_ancestor().is_some() => {
+                if !quiet {
+                    let at = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                    eprintln!("warning: {at}: a symbolic link loop; not followed");
+                }
+                continue;
+            }
+            Err(e) if e.depth() == 0 => return Err(e.to_string()),
+            Err(e) => {
+                if !quiet {
+                    eprintln!("warning: {e}; skipped");
+                }
+                continue;
+            }
+        };
+        let p = entry.path();
+        if entry.file_type().is_file()
+            && p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
         {
-            out.push(p);
+            out.push(p.to_path_buf());
         }
     }
-    Ok(())
+    Ok(out)
 }
 
+/// Reads a shard from `arg`, else from a Slurm array job, else from a Kubernetes Indexed Job.
 fn parse_shard(arg: Option<&str>) -> Result<Option<(usize, usize)>, String> {
-    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    parse_shard_from(arg, &|k| std::env::var(k).ok())
+}
+
+fn parse_shard_from(arg: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<(usize, usize)>, String> {
+    let num = |k: &str| -> Result<Option<usize>, String> {
+        env(k).map(|v| v.trim().parse::<usize>().map_err(|_| format!("{k}={v}: expected a whole number"))).transpose()
+    };
     let pair = match arg {
         Some(s) => {
             let (i, n) = s.split_once('/').ok_or_else(|| format!("--shard {s}: expected I/N"))?;
@@ -104,9 +146,15 @@ fn parse_shard(arg: Option<&str>) -> Result<Option<(usize, usize)>, String> {
             );
             Some((i, n))
         }
-        None => match (env("SLURM_ARRAY_TASK_ID"), env("SLURM_ARRAY_TASK_COUNT")) {
-            (Some(i), Some(n)) => Some((i, n)),
-            _ => match (env("JOB_COMPLETION_INDEX"), env("FXCHAIN_SHARD_COUNT")) {
+        None => match (num("SLURM_ARRAY_TASK_ID")?, num("SLURM_ARRAY_TASK_COUNT")?) {
+            (Some(id), Some(count)) => Some(slurm_shard(
+                id,
+                count,
+                num("SLURM_ARRAY_TASK_MIN")?,
+                num("SLURM_ARRAY_TASK_MAX")?,
+                num("SLURM_ARRAY_TASK_STEP")?,
+            )?),
+            _ => match (num("JOB_COMPLETION_INDEX")?, num("FXCHAIN_SHARD_COUNT")?) {
                 (Some(i), Some(n)) => Some((i, n)),
                 _ => None,
             },
@@ -117,6 +165,34 @@ fn parse_shard(arg: Option<&str>) -> Result<Option<(usize, usize)>, String> {
         Some((i, n)) if i >= n => Err(format!("shard {i} is not below the shard count {n}")),
         p => Ok(p),
     }
+}
+
+/// Slurm array task ids are whatever `--array` lists (`1-3`, `0-20:5`): the shard is the task's
+/// position, `(ID - MIN) / STEP`. Uneven lists (`--array=1,4,9`) cannot be mapped and are refused.
+fn slurm_shard(
+    id: usize,
+    count: usize,
+    min: Option<usize>,
+    max: Option<usize>,
+    step: Option<usize>,
+) -> Result<(usize, usize), String> {
+    let min = min.unwrap_or(0);
+    let step = step.unwrap_or(1).max(1);
+    let uneven = || {
+        format!(
+            "the Slurm array (task {id}, min {min}, step {step}, count {count}) is not evenly spaced; \
+             use --array=A-B[:S] or give --shard I/N"
+        )
+    };
+    if id < min || !(id - min).is_multiple_of(step) {
+        return Err(uneven());
+    }
+    if let Some(max) = max {
+        if max < min || (max - min) / step + 1 != count {
+            return Err(uneven());
+        }
+    }
+    Ok(((id - min) / step, count))
 }
 
 /// Runs the command.
@@ -146,11 +222,13 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
     // Inputs: (file, path relative to its root).
     let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
     if let Some(dir) = &args.input_dir {
-        let mut found = Vec::new();
-        if let Err(e) = walk(dir, &mut found) {
-            eprintln!("error: {}: {e}", dir.display());
-            return exit::USAGE;
-        }
+        let found = match walk(dir, Some(&args.output_dir), g.quiet) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.display());
+                return exit::USAGE;
+            }
+        };
         files.extend(found.into_iter().map(|f| (f.clone(), f.strip_prefix(dir).unwrap_or(&f).to_path_buf())));
     }
     for pattern in &args.inputs {
@@ -162,7 +240,10 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             }
         };
         if matches.is_empty() {
-            eprintln!("error: {pattern}: no such file");
+            match std::fs::metadata(pattern) {
+                Ok(m) if !m.is_file() => eprintln!("error: {pattern}: not a regular file"),
+                _ => eprintln!("error: {pattern}: no such file"),
+            }
             return exit::USAGE;
         }
         files.extend(matches.into_iter().map(|f| (f.clone(), PathBuf::from(f.file_name().unwrap_or_default()))));
@@ -222,10 +303,11 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
+        // Ctrl-C, SIGTERM (a scheduler's stop, `kill`) and SIGHUP all stop the batch cleanly.
         let _ = ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
-                // A second Ctrl-C: give up at once.
-                std::process::exit(130);
+                // A second signal: give up at once.
+                super::plugin_exit::exit_now(exit::INTERRUPTED);
             }
             eprintln!("\ninterrupted: finishing the images in flight (Ctrl-C again to quit now)");
         });
@@ -238,9 +320,11 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let report_file: Option<Mutex<std::io::BufWriter<std::fs::File>>> = match &args.report {
+    // One line per image, each written out whole at once, so the records of finished images
+    // survive whatever ends the process.
+    let report_file: Option<Mutex<std::io::LineWriter<std::fs::File>>> = match &args.report {
         Some(p) => match std::fs::File::create(p) {
-            Ok(f) => Some(Mutex::new(std::io::BufWriter::new(f))),
+            Ok(f) => Some(Mutex::new(std::io::LineWriter::new(f))),
             Err(e) => {
                 eprintln!("error: {}: cannot write the report: {e}", p.display());
                 return exit::ENV;
@@ -248,7 +332,27 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         },
         None => None,
     };
+    let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads);
+    let workers = match g.workers(&registry, &chain, rayon::current_num_threads() / jobs) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
+    };
+    let job = fxchain_host::isolate::Job {
+        chain_name: chain.source.name.clone(),
+        chain_text: chain.source.text.clone(),
+        sets: args.sets.clone(),
+        quality: args.quality.clone(),
+        band_rows: g.band_rows,
+        fuse: true,
+        size: None,
+        bypass: Vec::new(),
+    };
     let options = BatchOptions {
+        isolate: workers.map(|w| (w, job)),
+        on_error: args.on_error,
         format,
         overwrite: args.overwrite,
         resume: args.resume,
@@ -259,11 +363,12 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             quality,
             band_rows: g.band_rows,
             deadline: g.deadline(),
-            cache: (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(args.cache_mb << 20, None)),
+            cache: (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None)),
             ..Default::default()
         },
     };
     let quiet = g.quiet;
+    let report_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let on_done = |r: &ItemReport| {
         bar.inc(1);
         if r.status == "failed" && !quiet {
@@ -272,15 +377,38 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         }
         if let Some(f) = &report_file {
             let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = writeln!(f, "{}", serde_json::to_string(r).expect("json"));
+            let line = serde_json::to_string(r).unwrap_or_default();
+            if let Err(e) = writeln!(f, "{line}") {
+                report_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+            }
         }
     };
-    let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("thread pool");
-    let summary = pool.install(|| batch::run_batch(&chain, &registry, &items, &options, &stop, &on_done));
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: cannot start {jobs} worker threads: {e}");
+            return exit::ENV;
+        }
+    };
+    let summary = {
+        let _rendering = super::plugin_exit::Rendering::begin();
+        pool.install(|| batch::run_batch(&chain, &registry, &items, &options, &stop, &on_done))
+    };
     bar.finish_and_clear();
     if let Some(f) = &report_file {
-        let _ = f.lock().unwrap_or_else(|e| e.into_inner()).flush();
+        if let Err(e) = f.lock().unwrap_or_else(|e| e.into_inner()).flush() {
+            report_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+        }
+    }
+    let report_error = report_error.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let (Some(e), Some(p)) = (&report_error, &args.report) {
+        eprintln!("error: {}: cannot write the report: {e}; its records are incomplete", p.display());
+    }
+    for (file, e) in &summary.done_file_errors {
+        eprintln!(
+            "warning: {}: {e}; the images finished there are not recorded, and --resume will render them again",
+            file.display()
+        );
     }
     let elapsed = started.elapsed();
     if !g.quiet {
@@ -308,11 +436,58 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         );
     }
     if stop.load(Ordering::SeqCst) {
-        return 130;
+        return exit::INTERRUPTED;
     }
-    if summary.failed > 0 || summary.stopped_early {
+    if summary.failed > 0 || summary.stopped_early || report_error.is_some() {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(arg: Option<&str>, vars: &[(&str, &str)]) -> Result<Option<(usize, usize)>, String> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        parse_shard_from(arg, &|k| vars.get(k).cloned())
+    }
+
+    use std::collections::HashMap;
+
+    fn slurm(id: usize, min: usize, max: usize, step: usize, count: usize) -> Result<Option<(usize, usize)>, String> {
+        let (id, min, max, step, count) =
+            (id.to_string(), min.to_string(), max.to_string(), step.to_string(), count.to_string());
+        shard(
+            None,
+            &[
+                ("SLURM_ARRAY_TASK_ID", &id),
+                ("SLURM_ARRAY_TASK_MIN", &min),
+                ("SLURM_ARRAY_TASK_MAX", &max),
+                ("SLURM_ARRAY_TASK_STEP", &step),
+                ("SLURM_ARRAY_TASK_COUNT", &count),
+            ],
+        )
+    }
+
+    #[test]
+    fn slurm_array_ids_map_to_every_shard_once() {
+        // --array=1-3: tasks 1, 2, 3 are shards 0, 1, 2 of 3.
+        let got: Vec<_> = (1..=3).map(|id| slurm(id, 1, 3, 1, 3).unwrap().unwrap()).collect();
+        assert_eq!(got, [(0, 3), (1, 3), (2, 3)]);
+        // --array=0-20:5: tasks 0, 5, ..., 20 are shards 0..5 of 5.
+        let got: Vec<_> = (0..=20).step_by(5).map(|id| slurm(id, 0, 20, 5, 5).unwrap().unwrap().0).collect();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+        // --array=1,4,9 is not evenly spaced: refused rather than losing images.
+        assert!(slurm(4, 1, 9, 1, 3).unwrap_err().contains("not evenly spaced"));
+        // Kubernetes Indexed Jobs are 0-based already; --shard wins over the environment.
+        assert_eq!(shard(None, &[("JOB_COMPLETION_INDEX", "2"), ("FXCHAIN_SHARD_COUNT", "3")]), Ok(Some((2, 3))));
+        assert_eq!(
+            shard(Some("1/4"), &[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "3")]),
+            Ok(Some((1, 4)))
+        );
+        assert!(shard(None, &[("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "3")]).is_err());
+        assert_eq!(shard(None, &[]), Ok(None));
     }
 }

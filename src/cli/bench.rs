@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use fxchain_host::api::{PixelFormat, Size};
 use fxchain_host::chain::Precision;
-use fxchain_host::io::{load_image, ImageLimits};
+use fxchain_host::io::load_image;
 use fxchain_host::{Frame, RenderOptions};
 use rayon::prelude::*;
 
@@ -59,7 +59,7 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
     let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
     let inputs_for = |size: u32| -> Result<Arc<Frame>, String> {
         match &args.input {
-            Some(p) => load_image(p, format, ImageLimits::default()).map(Arc::new).map_err(|e| e.to_string()),
+            Some(p) => load_image(p, format, g.limits()).map(Arc::new).map_err(|e| e.to_string()),
             None => {
                 let f = fxchain_host::probe::probe_image(Size::new(size, size));
                 Ok(Arc::new(if format == PixelFormat::RGBA8 { f } else { f.convert(format) }))
@@ -67,6 +67,16 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
         }
     };
     let sizes = if args.input.is_some() { vec![0] } else { args.sizes.clone() };
+    // Generated inputs obey the same limits as decoded ones, checked before allocating.
+    let limits = g.limits();
+    for &s in sizes.iter().filter(|_| args.input.is_none()) {
+        if let Err(e) =
+            limits.check(s, s).and_then(|_| if s == 0 { Err("the size must be at least 1".into()) } else { Ok(()) })
+        {
+            eprintln!("error: --size {s}: {e}");
+            return exit::USAGE;
+        }
+    }
     let options = RenderOptions { quality, band_rows: g.band_rows, ..Default::default() };
     for size in sizes {
         let frame = match inputs_for(size) {

@@ -70,12 +70,9 @@ pub enum ChainCommand {
 
 /// Reads, edits, validates and atomically writes a chain file.
 fn edit(g: &Global, path: &std::path::Path, f: impl FnOnce(&str) -> Result<String, chain::edit::EditError>) -> i32 {
-    let text = match std::fs::read_to_string(path) {
+    let text = match read(path) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let new = match f(&text) {
         Ok(t) => t,
@@ -94,11 +91,25 @@ fn edit(g: &Global, path: &std::path::Path, f: impl FnOnce(&str) -> Result<Strin
     if new == text {
         return exit::OK;
     }
+    // Keep a byte-order mark the file had (reading drops it).
+    let had_bom = std::fs::read(path).is_ok_and(|b| b.starts_with("\u{feff}".as_bytes()));
+    let new = if had_bom { format!("{}{new}", chain::BOM) } else { new };
     if let Err(e) = chain::edit::write_atomic(path, &new) {
         eprintln!("error: {}: cannot write: {e}", path.display());
-        return exit::ENV;
+        return if e.kind() == std::io::ErrorKind::InvalidInput { exit::USAGE } else { exit::ENV };
     }
     exit::OK
+}
+
+/// The text of a chain file, read as every command reads it (size limit, UTF-8, byte-order mark).
+fn read(path: &std::path::Path) -> Result<String, i32> {
+    match ChainSource::from_path(path) {
+        Ok(s) => Ok(s.text.clone()),
+        Err(e) => {
+            report::chain_error(&e);
+            Err(exit::USAGE)
+        }
+    }
 }
 
 fn step_index(text: &str, sel: &str) -> Result<usize, chain::edit::EditError> {
@@ -148,7 +159,10 @@ pub fn run(g: &Global, cmd: ChainCommand) -> i32 {
         }
         ChainCommand::Fmt { chain: path, check } => {
             if check {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let text = match read(&path) {
+                    Ok(t) => t,
+                    Err(code) => return code,
+                };
                 return match chain::edit::format(&text) {
                     Ok(f) if f == text => exit::OK,
                     Ok(_) => {
@@ -192,6 +206,11 @@ fn explain(
         eprintln!("error: --size {size}: expected WxH");
         return exit::USAGE;
     };
+    let limits = g.limits();
+    if let Err(e) = limits.check(w, h) {
+        eprintln!("error: --size {size}: {e}");
+        return exit::USAGE;
+    }
     let mut sizes: HashMap<String, Size> = c.inputs.iter().map(|n| (n.clone(), Size::new(w, h))).collect();
     for i in inputs {
         let (name, file) = match i.split_once('=') {
@@ -200,6 +219,10 @@ fn explain(
         };
         match image::image_dimensions(&file) {
             Ok((w, h)) => {
+                if let Err(e) = limits.check(w, h) {
+                    eprintln!("error: {file}: {e}; it would be refused as an input");
+                    return exit::FAILED;
+                }
                 sizes.insert(name, Size::new(w, h));
             }
             Err(e) => {

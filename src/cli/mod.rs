@@ -3,10 +3,12 @@
 mod batch;
 mod bench;
 mod chain_cmd;
+mod plugin_exit;
 mod plugins;
 mod report;
 mod run;
 mod watch;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -23,6 +25,48 @@ pub mod exit {
     pub const USAGE: i32 = 2;
     /// The environment is unusable (no plugins, unwritable output folder).
     pub const ENV: i32 = 3;
+    /// A plugin ended the process (called `exit`) while a render was in progress.
+    pub const PLUGIN_EXIT: i32 = 4;
+    /// Interrupted (Ctrl-C, SIGTERM, SIGHUP).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// Most worker threads or images at once, per core: more only adds switching and memory.
+pub const WORKERS_PER_CORE: usize = 8;
+
+/// The largest `--threads`/`--jobs` value on this machine.
+pub fn max_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * WORKERS_PER_CORE
+}
+
+/// Parses a `--threads`/`--jobs` count: 1 up to [`max_workers`].
+pub fn parse_workers(s: &str) -> Result<usize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("expected a whole number, got {s:?}"))?;
+    let max = max_workers();
+    if n == 0 || n > max {
+        return Err(format!(
+            "must be from 1 to {max} ({WORKERS_PER_CORE} per core; this machine has {} cores)",
+            max / WORKERS_PER_CORE
+        ));
+    }
+    Ok(n)
+}
+
+/// Longest `--deadline`: a year.
+const MAX_DEADLINE_SECONDS: f64 = 365.0 * 86400.0;
+
+/// Parses `--deadline`/`FXCHAIN_DEADLINE`: a positive, finite number of seconds up to a year.
+fn parse_deadline(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    if !(v > 0.0 && v <= MAX_DEADLINE_SECONDS) {
+        return Err(format!("must be more than 0 and at most {MAX_DEADLINE_SECONDS} seconds (a year), got {s}"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// MiB to bytes, saturating (a huge value means "no practical limit", never an overflow).
+pub fn mib(m: u64) -> u64 {
+    m.saturating_mul(1 << 20)
 }
 
 /// Image effects from dynamically loaded plugins, chained in RON files.
@@ -52,7 +96,7 @@ pub struct Global {
     #[arg(short, long, global = true)]
     quiet: bool,
     /// Worker threads for bands and images (default: the number of cores).
-    #[arg(long, global = true, env = "FXCHAIN_THREADS", value_name = "N")]
+    #[arg(long, global = true, env = "FXCHAIN_THREADS", value_name = "N", value_parser = parse_workers)]
     threads: Option<usize>,
     /// Free buffers the pool may keep, in MiB.
     #[arg(long, global = true, env = "FXCHAIN_POOL_MB", value_name = "MIB", default_value_t = 256)]
@@ -76,8 +120,24 @@ pub struct Global {
     #[arg(long, global = true, value_name = "MIB")]
     max_decode_mb: Option<u64>,
     /// Fail a render (one image of a batch) that takes longer than this many seconds.
-    #[arg(long, global = true, env = "FXCHAIN_DEADLINE", value_name = "SECONDS")]
-    deadline: Option<f64>,
+    #[arg(long, global = true, env = "FXCHAIN_DEADLINE", value_name = "SECONDS", value_parser = parse_deadline)]
+    deadline: Option<std::time::Duration>,
+    /// Run plugins in worker processes (`run`, `batch`): a plugin that aborts, overflows its
+    /// stack, runs out of memory, writes out of bounds or calls exit fails one image, not the
+    /// process. Frames pass through shared memory. `--isolate` isolates every chain;
+    /// `--isolate=LIB,...` only chains that use one of these plugin libraries (crate name as in
+    /// `plugins list`, or file name); the others run in-process.
+    #[arg(
+        long,
+        global = true,
+        env = "FXCHAIN_ISOLATE",
+        value_name = "LIBRARIES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "all",
+        value_delimiter = ','
+    )]
+    isolate: Option<Vec<String>>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +156,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Render a chain, then again on every plugin rebuild, chain edit or input change.
     Watch(watch::WatchArgs),
+    /// Worker process of --isolate (started by fxchain itself).
+    #[command(name = "__worker", hide = true)]
+    Worker(worker::WorkerArgs),
 }
 
 impl Global {
@@ -106,13 +169,58 @@ impl Global {
             max_width: self.max_width.unwrap_or(d.max_width),
             max_height: self.max_height.unwrap_or(d.max_height),
             max_pixels: self.max_pixels.unwrap_or(d.max_pixels),
-            max_bytes: self.max_decode_mb.map(|m| m << 20).unwrap_or(d.max_bytes),
+            max_bytes: self.max_decode_mb.map(mib).unwrap_or(d.max_bytes),
         })
     }
 
     /// The render deadline, if set.
     pub fn deadline(&self) -> Option<std::time::Duration> {
-        self.deadline.filter(|d| d.is_finite() && *d > 0.0).map(std::time::Duration::from_secs_f64)
+        self.deadline
+    }
+
+    /// The worker pool for `--isolate`, when it is set: workers get this command's plugin folders
+    /// and `threads` threads each.
+    pub fn workers(
+        &self,
+        registry: &std::sync::Arc<Registry>,
+        chain: &fxchain_host::Chain,
+        threads: usize,
+    ) -> Result<Option<std::sync::Arc<fxchain_host::isolate::WorkerPool>>, String> {
+        let Some(names) = &self.isolate else { return Ok(None) };
+        let all = names.iter().any(|n| matches!(n.as_str(), "all" | "1" | "true" | "yes"));
+        if !all {
+            let matches = |lib: &fxchain_host::loader::Library, n: &str| {
+                lib.name == n || lib.path.file_name().is_some_and(|f| f.to_string_lossy() == n)
+            };
+            if !self.quiet {
+                for n in names.iter().filter(|n| !registry.all().any(|e| matches(&e.library, n))) {
+                    eprintln!("warning: --isolate={n}: no loaded plugin library has that name");
+                }
+            }
+            // The libraries a step may run from: its reference effect and every variant.
+            let uses = chain.steps.iter().any(|s| {
+                registry
+                    .effect(&s.effect)
+                    .into_iter()
+                    .chain(registry.variants_of(&s.effect))
+                    .any(|e| names.iter().any(|n| matches(&e.library, n)))
+            });
+            if !uses {
+                return Ok(None);
+            }
+        }
+        let exe = std::env::current_exe().map_err(|e| format!("--isolate: cannot find this executable: {e}"))?;
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        for d in &self.plugin_dirs {
+            args.push("--plugin-dir".into());
+            args.push(d.clone().into_os_string());
+        }
+        if self.no_default_plugins {
+            args.push("--no-default-plugins".into());
+        }
+        args.extend(["-q".into(), "--threads".into(), threads.max(1).to_string().into()]);
+        args.extend(["--pool-mb".into(), self.pool_mb.to_string().into()]);
+        Ok(Some(std::sync::Arc::new(fxchain_host::isolate::WorkerPool::new(exe, args, registry.clone()))))
     }
 
     /// Loads the registry and reports libraries that failed, as warnings.
@@ -123,6 +231,7 @@ impl Global {
             ..Default::default()
         };
         let registry = Registry::load(&options);
+        plugin_exit::remember_libraries(&registry);
         if !self.quiet {
             for e in registry.errors() {
                 eprintln!("warning: plugin not loaded: {e}");
@@ -171,9 +280,42 @@ pub fn load_chain(
 }
 
 /// Keeps the trace file open until the process ends.
-type TraceGuard = Option<tracing_chrome::FlushGuard>;
+type TraceGuard = Option<(tracing_chrome::FlushGuard, PathBuf, TraceErrors)>;
 
-fn init_logging(g: &Global) -> TraceGuard {
+/// The first error writing the trace file. The trace writer runs on its own thread, which would
+/// panic on a write error; this writer keeps the error for the end of the command instead.
+type TraceErrors = std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>;
+
+struct TraceWriter {
+    out: std::io::BufWriter<std::fs::File>,
+    error: TraceErrors,
+}
+
+impl TraceWriter {
+    fn keep<T>(&self, r: std::io::Result<T>, ok: T) -> std::io::Result<T> {
+        match r {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+                Ok(ok)
+            }
+        }
+    }
+}
+
+impl std::io::Write for TraceWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.out.write(buf);
+        self.keep(r, buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.out.flush();
+        self.keep(r, ())
+    }
+}
+
+fn init_logging(g: &Global) -> Result<TraceGuard, String> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::Layer;
@@ -188,21 +330,25 @@ fn init_logging(g: &Global) -> TraceGuard {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
     let (chrome, guard) = match &g.trace {
         Some(path) => {
-            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new().file(path).include_args(true).build();
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("--trace {}: cannot create the trace file: {e}", path.display()))?;
+            let errors = TraceErrors::default();
+            let writer = TraceWriter { out: std::io::BufWriter::new(file), error: errors.clone() };
+            let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new().writer(writer).include_args(true).build();
             let only_ours = tracing_subscriber::filter::Targets::new().with_target("fxchain", tracing::Level::TRACE);
-            (Some(layer.with_filter(only_ours)), Some(guard))
+            (Some(layer.with_filter(only_ours)), Some((guard, path.clone(), errors)))
         }
         None => (None, None),
     };
-    let _ = tracing_subscriber::registry().with(fmt).with(chrome).try_init();
-    guard
+    let _ = tracing_subscriber::registry().with(fmt).with(chrome).with(plugin_exit::layer()).try_init();
+    Ok(guard)
 }
 
 fn init_engine(g: &Global) {
     if let Some(n) = g.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
-    fxchain_host::pool::BufferPool::global().set_budget(g.pool_mb << 20);
+    fxchain_host::pool::BufferPool::global().set_budget(mib(g.pool_mb));
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -214,16 +360,33 @@ pub fn main() -> i32 {
             return if e.use_stderr() { exit::USAGE } else { exit::OK };
         }
     };
-    let guard = init_logging(&cli.global);
+    let guard = match init_logging(&cli.global) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
+    };
     init_engine(&cli.global);
-    let code = match cli.command {
+    plugin_exit::install();
+    let mut code = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
         Command::Batch(args) => batch::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Worker(args) => worker::run(&cli.global, args),
     };
-    drop(guard);
+    if let Some((guard, path, errors)) = guard {
+        // Dropping the guard writes the rest of the trace and waits for its thread.
+        drop(guard);
+        if let Some(e) = errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            eprintln!("error: --trace {}: cannot write the trace: {e}", path.display());
+            if code == exit::OK {
+                code = exit::FAILED;
+            }
+        }
+    }
     code
 }

@@ -82,6 +82,15 @@ fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<
     if outputs.len() != n {
         return Err(format!("the chain has {n} output(s) but {} -o path(s) were given", outputs.len()));
     }
+    for (i, a) in outputs.iter().enumerate() {
+        if let Some(b) = outputs[..i].iter().find(|b| same_path(a, b)) {
+            return Err(format!(
+                "-o {} and -o {} are the same file: one output would replace the other",
+                b.display(),
+                a.display()
+            ));
+        }
+    }
     Ok(outputs.to_vec())
 }
 
@@ -108,6 +117,13 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Generators render at the chain's size: it obeys the same limits as an input image.
+    if let Some(s) = chain.size {
+        if let Err(e) = g.limits().check(s.width, s.height) {
+            eprintln!("error: {}: the chain's size: {e}", args.chain.display());
+            return exit::USAGE;
+        }
+    }
     let outputs = match output_paths(&args.outputs, &chain) {
         Ok(o) => o,
         Err(e) => {
@@ -178,7 +194,33 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         fxchain_host::io::clean_stale_temps(dir);
     }
     let registry = Arc::new(registry);
-    let result = match fxchain_host::run::run_frames(&chain, &registry, &frames, &options) {
+    let workers = match g.workers(&registry, &chain, rayon::current_num_threads()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
+    };
+    let rendering = super::plugin_exit::Rendering::begin();
+    let result = match &workers {
+        None => fxchain_host::run::run_frames(&chain, &registry, &frames, &options),
+        Some(pool) => {
+            let job = fxchain_host::isolate::Job {
+                chain_name: chain.source.name.clone(),
+                chain_text: chain.source.text.clone(),
+                sets: args.sets.clone(),
+                quality: args.quality.clone(),
+                band_rows: g.band_rows,
+                fuse: !args.no_fuse,
+                size: chain.size.map(|s| (s.width, s.height)),
+                bypass: Vec::new(),
+            };
+            pool.render(&job, &frames, options.deadline)
+                .map(|outputs| fxchain_host::RenderResult { outputs, steps: Vec::new() })
+        }
+    };
+    drop(rendering);
+    let result = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -236,6 +278,19 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     }
     tracing::info!("done in {}", report::ms(started.elapsed()));
     exit::OK
+}
+
+/// Whether two output paths name the same file, whether or not it exists yet (the folders are
+/// compared canonically, so `out/a.png` and `./out/../out/a.png` match).
+fn same_path(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| -> Option<PathBuf> {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => x == y || same_file(a, b),
+        _ => a == b,
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -63,7 +63,9 @@ fn a_plugin_built_against_an_incompatible_api_is_refused() {
         "{err}"
     );
     // abi_stable's own report is for -v only.
-    assert!(!err.contains("Error:incompatible"), "{err}");
+    assert!(!err.contains("library version mismatch"), "{err}");
+    let o = fxchain(&["-v", "plugins", "list"], &[dir.path()], cwd.path());
+    assert!(stderr(&o).contains("library version mismatch"), "{}", stderr(&o));
     assert!(stdout(&o).contains("color.invert"));
     assert!(!stdout(&o).contains("template.duotone"));
 }

@@ -342,8 +342,14 @@ fn outputs_are_never_partial_and_stale_temporaries_are_removed() {
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     let sample = root().join("examples/images/sample.png");
-    // A stale temporary file of a dead process disappears at the next run.
+    // A stale temporary file (unlocked, and older than any write) disappears at the next run.
     std::fs::write(d.join(".fxchain-999999999-abc.tmp"), b"half").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(d.join(".fxchain-999999999-abc.tmp"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(13 * 3600))
+        .unwrap();
     std::fs::write(d.join("c.ron"), r#"(steps: [(effect: "geometry.resize", params: {"scale": 4.0}), (effect: "blur.gaussian", params: {"sigma": 4.0})])"#).unwrap();
     let o = fxchain(&["run", "c.ron", "-i", sample.to_str().unwrap(), "-o", "big.png"], &[plugin_dir()], d);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -267,13 +267,55 @@ fn q_fmt(q: syntax::QualityLit) -> String {
     format!("{q:?}")
 }
 
-/// Writes `text` to `path` atomically (temporary file in the same folder, then rename).
+/// Writes an edited chain to `path`: the file a symbolic link points to is the one changed (the
+/// link stays), a file with several hard links is rewritten in place (so every name sees the
+/// edit), anything else goes through a locked temporary file renamed over it. Refused, leaving
+/// the file unchanged: a read-only file (also for root), and a text larger than a chain file may
+/// be ([`super::MAX_CHAIN_BYTES`]), which no command could read back. Temporary files of earlier
+/// edits that were killed are removed first.
 pub fn write_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    use std::io::{Error, ErrorKind};
+    if text.len() as u64 > super::MAX_CHAIN_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "the edited chain would be {} bytes, more than the {} a chain file may have; the file is unchanged",
+                text.len(),
+                super::MAX_CHAIN_BYTES
+            ),
+        ));
+    }
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let meta = std::fs::metadata(&target).ok();
+    if meta.as_ref().is_some_and(|m| m.permissions().readonly()) {
+        return Err(Error::new(ErrorKind::PermissionDenied, "the file is read-only; it is unchanged"));
+    }
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    crate::io::clean_stale_temps(dir);
+    if meta.as_ref().is_some_and(links_elsewhere) {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&target)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        f.set_len(text.len() as u64)?;
+        return f.sync_all();
+    }
     let mut tmp = crate::io::temp_in(dir)?;
     std::io::Write::write_all(&mut tmp, text.as_bytes())?;
     tmp.as_file().sync_all()?;
-    crate::io::set_output_permissions(tmp.as_file(), path);
-    tmp.persist(path).map_err(|e| e.error)?;
+    crate::io::set_output_permissions(tmp.as_file(), &target);
+    tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Whether the file has other hard links, which a rename over it would cut off.
+fn links_elsewhere(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.nlink() > 1
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }

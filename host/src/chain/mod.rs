@@ -51,12 +51,23 @@ impl ChainSource {
                 reason: format!("{name}:{line}:{col}: the file is not valid UTF-8"),
             }
         })?;
-        Ok(Arc::new(ChainSource { name, path: Some(path.to_path_buf()), text }))
+        Ok(Arc::new(ChainSource { name, path: Some(path.to_path_buf()), text: without_bom(text) }))
     }
 
     /// A chain given as text.
     pub fn from_text(name: impl Into<String>, text: impl Into<String>) -> Arc<ChainSource> {
-        Arc::new(ChainSource { name: name.into(), path: None, text: text.into() })
+        Arc::new(ChainSource { name: name.into(), path: None, text: without_bom(text.into()) })
+    }
+}
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+pub const BOM: char = '\u{feff}';
+
+/// `text` without a leading byte-order mark (line and column numbers then match what editors show).
+fn without_bom(text: String) -> String {
+    match text.strip_prefix(BOM) {
+        Some(rest) => rest.to_string(),
+        None => text,
     }
 }
 

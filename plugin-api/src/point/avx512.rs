@@ -14,6 +14,9 @@ pub fn available() -> bool {
         && is_x86_feature_detected!("avx512vbmi")
 }
 
+/// How far ahead (in pixels) the input is prefetched.
+const PREFETCH: usize = 512;
+
 /// Byte masks of the channels in a register of 16 RGBA pixels.
 const CHANNEL: [u64; 4] = [0x1111_1111_1111_1111, 0x2222_2222_2222_2222, 0x4444_4444_4444_4444, 0x8888_8888_8888_8888];
 
@@ -55,16 +58,21 @@ fn groups(t: &Table) -> Vec<(u64, [u8; 256])> {
     out
 }
 
-/// Runs the prepared stages on the pixels of `src`, writing `dst`; both hold a multiple of 16
-/// pixels, `src` may be `dst`'s own pixels (`None`: in place).
+/// Runs the prepared stages on the pixels of `src`, writing the whole vectors of `dst` (`src`
+/// `None`: in place). With `stream`, a 64-byte aligned `dst` is written with non-temporal stores,
+/// which skip reading the destination into the cache first (for large outputs nothing reads
+/// soon).
 ///
 /// # Safety
 /// The processor must support AVX-512 F, BW and VBMI ([`available`]).
 #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-pub unsafe fn run(stages: &[Prepared], src: Option<&[Rgba8]>, dst: &mut [Rgba8]) {
+pub unsafe fn run(stages: &[Prepared], src: Option<&[Rgba8]>, dst: &mut [Rgba8], stream: bool) {
     let n = dst.len() / 16 * 16;
+    let stream = stream && (dst.as_ptr() as usize).is_multiple_of(64);
     for i in (0..n).step_by(16) {
         let from = src.map_or(dst[i..].as_ptr(), |s| s[i..].as_ptr());
+        // The loop does little work per byte: ask for the input well ahead of its use.
+        _mm_prefetch::<_MM_HINT_T0>(from.wrapping_add(PREFETCH) as *const i8);
         // SAFETY: 16 pixels (64 bytes) from `i` exist in `src` (or `dst`): `i + 16 <= n`, and
         // both slices are at least `n` long; unaligned loads and stores are allowed.
         let mut v = unsafe { _mm512_loadu_si512(from as *const __m512i) };
@@ -74,8 +82,19 @@ pub unsafe fn run(stages: &[Prepared], src: Option<&[Rgba8]>, dst: &mut [Rgba8])
                 Prepared::Matrix(cols) => matrix(v, cols),
             };
         }
-        // SAFETY: as for the load, into `dst`.
-        unsafe { _mm512_storeu_si512(dst[i..].as_mut_ptr() as *mut __m512i, v) };
+        let to = dst[i..].as_mut_ptr() as *mut __m512i;
+        if stream {
+            // SAFETY: as for the load, into `dst`; `to` is 64-byte aligned since `dst` is and `i`
+            // counts whole 64-byte vectors.
+            unsafe { _mm512_stream_si512(to, v) };
+        } else {
+            // SAFETY: as for the load, into `dst`.
+            unsafe { _mm512_storeu_si512(to, v) };
+        }
+    }
+    if stream {
+        // Non-temporal stores are weakly ordered: make them visible before anyone reads `dst`.
+        _mm_sfence();
     }
 }
 

@@ -207,15 +207,15 @@ impl Program {
     /// Runs the vector kernel on the longest prefix of whole vectors; returns how many pixels it
     /// did.
     #[inline]
-    fn run_simd(&self, src: Option<&[Rgba8]>, dst: &mut [Rgba8]) -> usize {
+    fn run_simd(&self, src: Option<&[Rgba8]>, dst: &mut [Rgba8], stream: bool) -> usize {
         #[cfg(target_arch = "x86_64")]
         if let Some(stages) = &self.simd {
             // SAFETY: `simd` is only set when `avx512::available()` said the processor has the
             // features the kernel is compiled for.
-            unsafe { avx512::run(stages, src, dst) };
+            unsafe { avx512::run(stages, src, dst, stream) };
             return dst.len() / 16 * 16;
         }
-        let _ = (src, dst);
+        let _ = (src, dst, stream);
         0
     }
 
@@ -235,7 +235,7 @@ impl Program {
 
     /// Runs the program on `row` in place.
     pub fn run_in_place(&self, row: &mut [Rgba8]) {
-        let done = self.run_simd(None, row);
+        let done = self.run_simd(None, row, false);
         for block in row[done..].chunks_mut(BLOCK) {
             let mut c = load(block);
             self.run_block(&mut c, block.len());
@@ -245,8 +245,18 @@ impl Program {
 
     /// Runs the program on `src`, writing `dst` (of the same length).
     pub fn run(&self, src: &[Rgba8], dst: &mut [Rgba8]) {
+        self.run_into(src, dst, false)
+    }
+
+    /// [`Program::run`] for an output nothing reads soon (a large frame's last pass): where the
+    /// processor allows, the output bypasses the cache. The pixels are the same.
+    pub fn run_streaming(&self, src: &[Rgba8], dst: &mut [Rgba8]) {
+        self.run_into(src, dst, true)
+    }
+
+    fn run_into(&self, src: &[Rgba8], dst: &mut [Rgba8], stream: bool) {
         let n = src.len().min(dst.len());
-        let done = self.run_simd(Some(&src[..n]), &mut dst[..n]);
+        let done = self.run_simd(Some(&src[..n]), &mut dst[..n], stream);
         for (s, d) in src[done..n].chunks(BLOCK).zip(dst[done..n].chunks_mut(BLOCK)) {
             let mut c = load(s);
             self.run_block(&mut c, s.len());
@@ -382,6 +392,9 @@ mod tests {
         let mut out = vec![Rgba8::default(); px.len()];
         program.run(&px, &mut out);
         assert_eq!(out, want);
+        let mut streamed = vec![Rgba8::default(); px.len()];
+        program.run_streaming(&px, &mut streamed);
+        assert_eq!(streamed, want);
         let mut fade = identity_table();
         fade[768 + 255] = 128;
         assert!(!Program::new([Stage::Table(Box::new(fade))]).keeps_opaque());
