@@ -387,7 +387,6 @@ fn process(
         let outputs = pool.render(&job, &inputs, options.render.deadline).map_err(failed)?;
         return write_output(item, &outputs[0], options);
     }
-    let sizes = HashMap::from([(input_name.to_string(), frame.size())]);
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
     let bypassed;
     let chain = if bypass.is_empty() {
@@ -402,14 +401,7 @@ fn process(
         bypassed = c;
         &bypassed
     };
-    let optimized;
-    let chain = if chain.optimize {
-        optimized = crate::plan::optimize(chain, registry, &sizes, options.render.quality).map_err(failed)?;
-        &optimized
-    } else {
-        chain
-    };
-    let result = crate::exec::render_with_deadline(chain, registry, &inputs, &options.render).map_err(failed)?;
+    let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(failed)?;
     write_output(item, &result.outputs[0], options)
 }
 

@@ -1,11 +1,39 @@
-//! Host-owned frame buffers: 64-byte aligned rows, `Rgba8` or `Rgba32F`, and conversions between
-//! them.
+//! Frame buffers: 64-byte aligned rows, `Rgba8` or `Rgba32F`, and conversions between them.
+//!
+//! A frame normally owns pooled host memory. It may instead read memory it did not allocate (an
+//! array of an embedding program, see [`Frame::from_external`]) when that memory already has the
+//! host's layout; such a frame is read in place and copied into pooled memory the first time
+//! anything writes to it, so the caller's pixels are never changed.
 
 use fxchain_plugin_api::abi::{FrameMut, FrameRef};
 use fxchain_plugin_api::{f32_to_u8, u8_to_f32, PixelFormat, Rows, Size};
 use rayon::prelude::*;
 
 use crate::pool::{BufferPool, PooledBuf};
+
+use std::sync::Arc;
+
+/// Pixel memory owned by someone else (an embedding program's array), read in place by a frame.
+///
+/// The implementation keeps the memory alive and unchanged for as long as it exists.
+pub trait ExternalPixels: Send + Sync {
+    /// The bytes: rows `stride` apart, the first 64-byte aligned.
+    fn bytes(&self) -> &[u8];
+}
+
+enum Pixels {
+    Pooled(PooledBuf),
+    External(Arc<dyn ExternalPixels>),
+}
+
+impl Pixels {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Pixels::Pooled(b) => b.bytes(),
+            Pixels::External(e) => e.bytes(),
+        }
+    }
+}
 
 /// Alignment of every row, in bytes.
 pub const ROW_ALIGN: usize = crate::pool::ALIGN;
@@ -17,7 +45,7 @@ pub fn stride_for(width: u32, format: PixelFormat) -> usize {
 
 /// An image in host memory.
 pub struct Frame {
-    buf: PooledBuf,
+    buf: Pixels,
     size: Size,
     stride: usize,
     format: PixelFormat,
@@ -39,7 +67,58 @@ impl Frame {
     fn alloc(size: Size, format: PixelFormat, zeroed: bool) -> Self {
         let stride = stride_for(size.width, format);
         let buf = BufferPool::global().take(stride * size.height as usize, zeroed);
-        Frame { buf, size, stride, format, opaque: false }
+        Frame { buf: Pixels::Pooled(buf), size, stride, format, opaque: false }
+    }
+
+    /// A frame reading `pixels` in place: rows `stride` bytes apart, `stride` a multiple of
+    /// [`ROW_ALIGN`], the first byte [`ROW_ALIGN`]-aligned, and at least `stride × (height - 1)`
+    /// plus one row of bytes. Fails (saying why) when the memory does not have that layout; the
+    /// caller then copies it into a frame of its own.
+    pub fn from_external(
+        size: Size,
+        format: PixelFormat,
+        stride: usize,
+        pixels: Arc<dyn ExternalPixels>,
+    ) -> Result<Frame, String> {
+        if format != PixelFormat::RGBA8 && format != PixelFormat::RGBA32F {
+            return Err(format!("frames are RGBA8 or RGBA32F, not {format}"));
+        }
+        let row = size.width as usize * format.bytes_per_pixel();
+        let bytes = pixels.bytes();
+        if !stride.is_multiple_of(ROW_ALIGN) || stride < row {
+            return Err(format!(
+                "rows are {stride} bytes apart; the host needs a multiple of {ROW_ALIGN} of at least {row}"
+            ));
+        }
+        if !(bytes.as_ptr() as usize).is_multiple_of(ROW_ALIGN) {
+            return Err(format!("the pixels do not start on a {ROW_ALIGN}-byte boundary"));
+        }
+        let need = if size.height == 0 { 0 } else { stride * (size.height as usize - 1) + row };
+        if bytes.len() < need {
+            return Err(format!(
+                "{} bytes hold fewer than the {need} a {}x{} frame needs",
+                bytes.len(),
+                size.width,
+                size.height
+            ));
+        }
+        let mut f = Frame { buf: Pixels::External(pixels), size, stride, format, opaque: false };
+        f.detect_opaque();
+        Ok(f)
+    }
+
+    /// Whether the frame reads memory it does not own (see [`Frame::from_external`]).
+    pub fn is_external(&self) -> bool {
+        matches!(self.buf, Pixels::External(_))
+    }
+
+    /// Moves the pixels of an external frame into pooled memory (nothing to do for others).
+    pub fn make_owned(&mut self) {
+        if self.is_external() {
+            let mut owned = Frame::new_uninit(self.size, self.format);
+            owned.copy_from(self);
+            self.buf = owned.buf;
+        }
     }
 
     /// A frame holding tightly packed 8-bit RGBA pixels.
@@ -92,9 +171,13 @@ impl Frame {
     pub fn bytes(&self) -> &[u8] {
         self.buf.bytes()
     }
-    /// All bytes, mutably.
+    /// All bytes, mutably (an external frame is first copied into pooled memory).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        self.buf.bytes_mut()
+        self.make_owned();
+        match &mut self.buf {
+            Pixels::Pooled(b) => b.bytes_mut(),
+            Pixels::External(_) => unreachable!("make_owned replaces external pixels"),
+        }
     }
     fn row_bytes(&self) -> usize {
         self.size.width as usize * self.format.bytes_per_pixel()
@@ -132,6 +215,20 @@ impl Frame {
         }
     }
 
+    /// Tightly packed 16-bit RGBA: `v × 257` from 8 bits, `round(clamp(v, 0, 1) × 65535)` from
+    /// float.
+    pub fn to_rgba16_vec(&self) -> Vec<u16> {
+        match self.format {
+            PixelFormat::RGBA32F => self
+                .rows()
+                .flat_map(|r| {
+                    bytemuck::cast_slice::<u8, f32>(r).iter().map(|v| (v.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16)
+                })
+                .collect(),
+            _ => self.rows().flat_map(|r| r.iter().map(|&v| v as u16 * 257)).collect(),
+        }
+    }
+
     /// A read view of rows `rows` for a plugin.
     pub fn view(&self, rows: Rows) -> FrameRef<'_> {
         let rows = Rows::new(rows.start.min(self.size.height), rows.end.min(self.size.height));
@@ -155,8 +252,7 @@ impl Frame {
         if stride == 0 || size.height == 0 {
             return Vec::new();
         }
-        self.buf
-            .bytes_mut()
+        self.bytes_mut()
             .chunks_mut(stride * band_rows as usize)
             .enumerate()
             .map(|(i, chunk)| {
@@ -182,7 +278,7 @@ impl Frame {
         let (src_stride, dst_stride) = (self.stride.max(1), out.stride.max(1));
         let src = self.bytes();
         match (self.format, format) {
-            (a, b) if a == b => out.bytes_mut().copy_from_slice(src),
+            (a, b) if a == b => out.copy_from(self),
             (PixelFormat::RGBA8, PixelFormat::RGBA32F) => {
                 out.bytes_mut().par_chunks_mut(dst_stride).zip(src.par_chunks(src_stride)).for_each(|(d, s)| {
                     let d: &mut [f32] = bytemuck::cast_slice_mut(&mut d[..w * 16]);
@@ -206,7 +302,16 @@ impl Frame {
 
     /// Copies the pixels of `other` (same size and format) into this frame.
     pub fn copy_from(&mut self, other: &Frame) {
-        self.bytes_mut().copy_from_slice(other.bytes());
+        if self.stride == other.stride && self.bytes().len() == other.bytes().len() {
+            self.bytes_mut().copy_from_slice(other.bytes());
+        } else {
+            // An external frame may end without the last row's padding.
+            let rb = self.row_bytes();
+            let stride = self.stride.max(1);
+            self.bytes_mut().par_chunks_mut(stride).zip(other.rows().collect::<Vec<_>>()).for_each(|(d, s)| {
+                d[..rb].copy_from_slice(s);
+            });
+        }
         self.opaque = other.opaque;
     }
 
@@ -250,5 +355,83 @@ impl Clone for Frame {
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Frame({}x{} {})", self.size.width, self.size.height, self.format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::Block;
+
+    /// Aligned memory owned outside the pool, filled with a pattern.
+    struct Outside(Vec<Block>, usize);
+    impl ExternalPixels for Outside {
+        fn bytes(&self) -> &[u8] {
+            &bytemuck::cast_slice(&self.0)[..self.1]
+        }
+    }
+    fn outside(len: usize) -> Arc<Outside> {
+        let mut blocks = vec![Block([0; ROW_ALIGN]); len.div_ceil(ROW_ALIGN)];
+        for (i, b) in bytemuck::cast_slice_mut::<Block, u8>(&mut blocks).iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        Arc::new(Outside(blocks, len))
+    }
+
+    #[test]
+    fn external_frames_are_read_in_place_and_copied_on_write() {
+        let size = Size::new(16, 3);
+        let src = outside(64 * 3);
+        let mut f = Frame::from_external(size, PixelFormat::RGBA8, 64, src.clone()).unwrap();
+        assert!(f.is_external());
+        assert_eq!(f.bytes().as_ptr(), src.bytes().as_ptr());
+        let before = src.bytes().to_vec();
+        assert_eq!(f.to_rgba8_vec(), before);
+        f.bytes_mut()[0] = before[0].wrapping_add(1);
+        assert!(!f.is_external());
+        assert_ne!(f.bytes().as_ptr(), src.bytes().as_ptr());
+        assert_eq!(src.bytes(), &before[..], "the outside memory must not change");
+        assert_eq!(f.bytes()[1..], before[1..]);
+    }
+
+    #[test]
+    fn external_frames_without_the_last_rows_padding_copy_and_convert() {
+        // 5 pixels a row, rows 64 bytes apart, the last row ends after its 20 bytes.
+        let size = Size::new(5, 3);
+        let src = outside(64 * 2 + 20);
+        let f = Frame::from_external(size, PixelFormat::RGBA8, 64, src.clone()).unwrap();
+        let rows: Vec<u8> = (0..3).flat_map(|y| src.bytes()[y * 64..y * 64 + 20].to_vec()).collect();
+        assert_eq!(f.clone().to_rgba8_vec(), rows);
+        assert_eq!(f.convert(PixelFormat::RGBA8).to_rgba8_vec(), rows);
+        let back = f.convert(PixelFormat::RGBA32F).convert(PixelFormat::RGBA8);
+        assert_eq!(back.to_rgba8_vec(), rows);
+    }
+
+    #[test]
+    fn external_memory_of_another_layout_is_refused() {
+        let size = Size::new(16, 2);
+        let err = |stride, len, offset: usize| {
+            let src = outside(len + offset);
+            struct Shifted(Arc<Outside>, usize);
+            impl ExternalPixels for Shifted {
+                fn bytes(&self) -> &[u8] {
+                    &self.0.bytes()[self.1..]
+                }
+            }
+            Frame::from_external(size, PixelFormat::RGBA8, stride, Arc::new(Shifted(src, offset))).unwrap_err()
+        };
+        assert!(err(96, 192, 0).contains("multiple of 64"), "{}", err(96, 192, 0));
+        assert!(err(64, 128, 16).contains("64-byte boundary"));
+        assert!(err(64, 100, 0).contains("fewer than the 128"));
+        let src = outside(128);
+        assert!(Frame::from_external(size, PixelFormat(9), 64, src).is_err());
+    }
+
+    #[test]
+    fn sixteen_bit_rows_scale_exactly() {
+        let f = Frame::from_rgba8(Size::new(2, 1), &[0, 1, 128, 255, 7, 8, 9, 10]);
+        assert_eq!(f.to_rgba16_vec(), [0, 257, 128 * 257, 65535, 7 * 257, 8 * 257, 9 * 257, 10 * 257]);
+        let g = Frame::from_rgba32f(Size::new(1, 1), &[-1.0, 0.5, 1.0, 2.0]);
+        assert_eq!(g.to_rgba16_vec(), [0, 32768, 65535, 65535]);
     }
 }

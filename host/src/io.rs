@@ -121,10 +121,17 @@ pub fn decode_image(bytes: &[u8], path: &Path, format: PixelFormat, limits: Imag
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    let size = Size::new(img.width(), img.height());
-    if size.width == 0 || size.height == 0 {
+    if img.width() == 0 || img.height() == 0 {
         return Err(decode("the image is empty".into()));
     }
+    Ok(frame_from_image(img, format))
+}
+
+/// A frame of `format` holding a decoded image: 8-bit images become `Rgba8` frames unless
+/// `format` asks for float; deeper images are converted straight to float when it does. Files
+/// and in-memory images (arrays of an embedding program) go through this one conversion.
+pub fn frame_from_image(img: DynamicImage, format: PixelFormat) -> Frame {
+    let size = Size::new(img.width(), img.height());
     let high_precision = !matches!(
         img,
         DynamicImage::ImageLuma8(_)
@@ -132,13 +139,13 @@ pub fn decode_image(bytes: &[u8], path: &Path, format: PixelFormat, limits: Imag
             | DynamicImage::ImageRgb8(_)
             | DynamicImage::ImageRgba8(_)
     );
-    Ok(match format {
+    match format {
         PixelFormat::RGBA32F if high_precision || format == PixelFormat::RGBA32F => {
             Frame::from_rgba32f(size, img.to_rgba32f().as_raw())
         }
         // `into_rgba8` reuses the decoded buffer when it already is RGBA8 (no extra full copy).
         _ => Frame::from_rgba8(size, img.into_rgba8().as_raw()),
-    })
+    }
 }
 
 /// What a path that is not a regular file is, for messages.

@@ -2,7 +2,8 @@
 //!
 //! The flow, top-down: [`registry`] finds and loads plugin libraries (through [`loader`]),
 //! [`chain`] reads and validates a RON chain file against the registry, [`exec`] renders it on
-//! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically.
+//! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically. [`run`] is the entry point
+//! for rendering a chain on in-memory frames the way the commands do.
 #![deny(missing_docs)]
 
 pub mod batch;
@@ -22,6 +23,7 @@ pub mod pool;
 pub mod probe;
 pub mod registry;
 pub mod reload;
+pub mod run;
 pub mod session;
 
 pub use chain::{Chain, ChainError, ChainSource};

@@ -134,6 +134,11 @@ impl BufferPool {
         }
     }
 
+    /// Starts measuring the peak again from the bytes held now.
+    pub fn reset_peak(&self) {
+        self.peak.store(self.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// The counters.
     pub fn stats(&self) -> PoolStats {
         PoolStats {

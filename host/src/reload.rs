@@ -116,6 +116,41 @@ impl std::fmt::Display for ReloadEvent {
 /// A check a new snapshot must pass before it is swapped in (e.g. "the chain still validates").
 pub type Acceptor = dyn Fn(&Registry) -> Result<(), String> + Send + Sync;
 
+/// Reloading on request rather than on file events (for programs that embed the host).
+impl LiveRegistry {
+    /// Reloads, through [`LiveRegistry::reload`], every library of the followed folders whose
+    /// file differs from the generation loaded (or that is new, or was removed); unchanged
+    /// libraries keep their generation. Returns what happened to each file that changed.
+    pub fn reload_changed(&self) -> Vec<ReloadEvent> {
+        let current = self.snapshot();
+        let mut changed: Vec<(PathBuf, bool)> = Vec::new();
+        for lib in current.libraries() {
+            let same = std::fs::read(&lib.path).is_ok_and(|b| blake3::hash(&b).to_hex().as_str() == lib.content_hash);
+            if !same {
+                changed.push((lib.path.clone(), false));
+            }
+        }
+        for dir in &self.dirs {
+            for file in loader::libraries_in(dir) {
+                let file = file.canonicalize().unwrap_or(file);
+                if current.library_at(&file).is_none() && !changed.iter().any(|(p, _)| *p == file) {
+                    changed.push((file, true));
+                }
+            }
+        }
+        changed
+            .into_iter()
+            .map(|(p, new)| (self.reload(&p), new))
+            // New files that are not plugins (proc-macro crates next to the CLI) are skipped as
+            // at start-up.
+            .filter(|(e, new)| {
+                !(*new && matches!(e, ReloadEvent::Rejected { reason, .. } if reason.contains("not an fxchain plugin")))
+            })
+            .map(|(e, _)| e)
+            .collect()
+    }
+}
+
 /// A registry that follows its plugin folders.
 pub struct LiveRegistry {
     current: RwLock<Arc<Registry>>,

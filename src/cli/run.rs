@@ -170,16 +170,6 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     if let Some(max) = args.preview {
         fxchain_host::session::shrink_for_preview(&mut chain, &mut frames, max);
     }
-    if chain.optimize {
-        let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-        chain = match fxchain_host::plan::optimize(&chain, &registry, &sizes, quality) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILED;
-            }
-        };
-    }
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     let options = RenderOptions {
         quality,
@@ -203,7 +193,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     };
     let rendering = super::plugin_exit::Rendering::begin();
     let result = match &workers {
-        None => fxchain_host::exec::render_with_deadline(&chain, &registry, &frames, &options),
+        None => fxchain_host::run::run_frames(&chain, &registry, &frames, &options),
         Some(pool) => {
             let job = fxchain_host::isolate::Job {
                 chain_name: chain.source.name.clone(),

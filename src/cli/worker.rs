@@ -26,7 +26,7 @@ pub fn run(g: &Global, args: WorkerArgs) -> i32 {
     // Ctrl-C in a terminal reaches the whole process group: the host decides when to stop (it
     // lets the images in flight finish, then closes the worker's input).
     let _ = ctrlc::set_handler(|| {});
-    let registry = g.registry();
+    let registry = std::sync::Arc::new(g.registry());
     let render = |job: &Job, inputs: HashMap<String, Arc<Frame>>| -> Result<Vec<Arc<Frame>>, RunError> {
         let bad = |message: String| RunError::Worker { message };
         let overrides = job.sets.iter().map(|s| s.parse()).collect::<Result<Vec<Override>, String>>().map_err(bad)?;
@@ -44,13 +44,9 @@ pub fn run(g: &Global, args: WorkerArgs) -> i32 {
                 s.enabled = false;
             }
         }
-        if chain.optimize {
-            let sizes = inputs.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-            chain = fxchain_host::plan::optimize(&chain, &registry, &sizes, quality)?;
-        }
         let options = RenderOptions { quality, band_rows: job.band_rows, fuse: job.fuse, ..Default::default() };
         let _rendering = plugin_exit::Rendering::begin();
-        fxchain_host::render(&chain, &registry, &inputs, &options).map(|r| r.outputs)
+        fxchain_host::run::run_frames(&chain, &registry, &inputs, &options).map(|r| r.outputs)
     };
     let served = fxchain_host::isolate::serve(&args.shm, std::io::stdin().lock(), std::io::stdout().lock(), &render);
     if let Err(e) = &served {
