@@ -25,6 +25,32 @@ struct Layout {
     chunks: Vec<(usize, usize)>,
 }
 
+/// If a comment or a string starts at `b[i]`, where the scan goes on after it (a line comment
+/// ends before its newline); every scan of a chain's text skips them alike.
+fn skip_trivia(b: &[u8], i: usize) -> Option<usize> {
+    match b[i] {
+        b'/' if b.get(i + 1) == Some(&b'/') => Some(b[i..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| i + p)),
+        b'/' if b.get(i + 1) == Some(&b'*') => {
+            let mut j = i + 2;
+            while j + 1 < b.len() && !(b[j] == b'*' && b[j + 1] == b'/') {
+                j += 1;
+            }
+            Some(j + 2)
+        }
+        b'"' => {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                if b[j] == b'\\' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            Some(j + 1)
+        }
+        _ => None,
+    }
+}
+
 /// Scans `src` for the top-level `steps: [ ... ]` list, skipping strings and comments.
 fn layout(src: &str) -> Option<Layout> {
     let b = src.as_bytes();
@@ -35,31 +61,12 @@ fn layout(src: &str) -> Option<Layout> {
     let mut chunks = Vec::new();
     let mut last_ident: Option<Range<usize>> = None;
     while i < b.len() {
+        if let Some(next) = skip_trivia(b, i) {
+            i = next;
+            continue;
+        }
         let c = b[i];
         match c {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if c == b'['
@@ -188,30 +195,11 @@ fn field_value(item: &str, field: &str) -> Option<usize> {
     let b = item.as_bytes();
     let (mut i, mut depth) = (0usize, 0i32);
     while i < b.len() {
+        if let Some(next) = skip_trivia(b, i) {
+            i = next;
+            continue;
+        }
         match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-                continue;
-            }
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth -= 1,
             c if depth == 1 && (c.is_ascii_alphabetic() || c == b'_') => {
