@@ -176,9 +176,13 @@ async function main() {
         el.value = "6";
         el.dispatchEvent(new Event("input", { bubbles: true }));
       });
-      // The quick preview comes first, then the full render.
-      await waitShown(page, seq, "fast");
+      // The quick preview is published first, then the full render. The page may skip
+      // showing the quick image when the full one arrives before it loaded.
       await waitShown(page, seq, "full");
+      const received = await page.evaluate((seq) => window.fxchain.received.filter((r) => r.seq > seq), seq);
+      const fast = received.findIndex((r) => r.mode === "fast");
+      const full = received.findIndex((r) => r.mode === "full");
+      if (fast < 0 || fast > full) throw new Error(`renders received: ${JSON.stringify(received)}`);
       const after = await shownPixels(page);
       if (after.hash === before.hash) throw new Error("the image did not change");
       const label = await page.locator('.step[data-step="1"] .param[data-param="sigma"] .val').textContent();

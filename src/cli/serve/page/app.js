@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const state = { steps: [], mode: "fast", view: null, seq: 0, render: null, lastTimes: {} };
 // Read by the browser tests and the latency script: every image shown, with when.
-window.fxchain = { shown: [], failures: [], state };
+window.fxchain = { shown: [], received: [], failures: [], state };
 
 async function api(path, body) {
   const r = await fetch(path, {
@@ -220,6 +220,7 @@ function showStep(index) {
 }
 
 function showRender(r) {
+  window.fxchain.received.push({ seq: r.seq, mode: r.mode, at: Date.now() });
   if (r.seq < state.seq) return;
   state.render = r;
   state.seq = r.seq;
