@@ -10,6 +10,20 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use crate::error::ImageError;
 use crate::frame::Frame;
 
+/// What an image file carries besides its pixels. Sources fill it from the input; sinks write
+/// what their format can hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// ICC colour profile.
+    pub icc: Option<Vec<u8>>,
+    /// EXIF block, from the TIFF header on (without an `Exif\0\0` prefix).
+    pub exif: Option<Vec<u8>>,
+    /// XMP packet (UTF-8 XML).
+    pub xmp: Option<Vec<u8>>,
+    /// Text records by keyword (PNG `iTXt`), such as the provenance record.
+    pub text: Vec<(String, String)>,
+}
+
 /// Limits applied when decoding. Defaults allow 16384×16384 and 1 GiB of decoder memory.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct ImageLimits {
