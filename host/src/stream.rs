@@ -506,6 +506,7 @@ impl Streamer<'_> {
                         skipped: false,
                         cached: false,
                         fused: steps.len() > 1,
+                        cache_key: None,
                     },
                 ));
             }
@@ -524,6 +525,7 @@ impl Streamer<'_> {
                         skipped: true,
                         cached: false,
                         fused: false,
+                        cache_key: None,
                     },
                 ));
             }
