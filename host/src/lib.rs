@@ -17,6 +17,7 @@ pub mod io;
 #[cfg(unix)]
 pub mod isolate;
 pub mod loader;
+pub mod meta;
 pub mod metrics;
 pub mod plan;
 pub mod pool;
