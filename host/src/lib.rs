@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod plan;
 pub mod pool;
 pub mod probe;
+pub mod provenance;
 pub mod registry;
 pub mod reload;
 pub mod run;

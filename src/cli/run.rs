@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use fxchain_host::api::PixelFormat;
 use fxchain_host::chain::Precision;
-use fxchain_host::io::{load_image, save_image, OutputFormat};
+use fxchain_host::io::OutputFormat;
 use fxchain_host::{Frame, RenderOptions};
 
 use super::{exit, report, Global};
@@ -47,6 +47,8 @@ pub struct RunArgs {
     /// Parameters in pixels (blur sigma, offsets) are not scaled.
     #[arg(long, value_name = "MAXDIM")]
     preview: Option<u32>,
+    #[command(flatten)]
+    meta: super::replay::MetaArgs,
 }
 
 fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
@@ -151,14 +153,16 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    for (name, path) in named {
+    let mut metadata = None;
+    for (name, path) in named.clone() {
         if outputs.iter().any(|o| same_file(o, &path)) {
             eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
             return exit::USAGE;
         }
-        match load_image(&path, format, g.limits()) {
-            Ok(f) => {
-                frames.insert(name, Arc::new(f));
+        match fxchain_host::meta::load(&path, format, g.limits(), args.meta.options()) {
+            Ok(l) => {
+                metadata.get_or_insert(l.metadata);
+                frames.insert(name, Arc::new(l.frame));
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -166,6 +170,8 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             }
         }
     }
+    let settings = args.meta.settings(&args.sets, &args.quality, !args.no_fuse, args.preview);
+    let metadata = metadata.unwrap_or_default();
     let mut chain = chain;
     if let Some(max) = args.preview {
         fxchain_host::session::shrink_for_preview(&mut chain, &mut frames, max);
@@ -238,13 +244,14 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             }
         }
     }
-    for (frame, path) in result.outputs.iter().zip(&outputs) {
+    for (i, (frame, path)) in result.outputs.iter().zip(&outputs).enumerate() {
         let fmt = match OutputFormat::from_path(path) {
             Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
             Some(f) => f,
             None => OutputFormat::Png,
         };
-        if let Err(e) = save_image(frame, path, fmt) {
+        let record = args.meta.record(&chain, &overrides, &registry, &named, &settings, i, frame);
+        if let Err(e) = fxchain_host::provenance::save(frame, path, fmt, &metadata, record.as_ref()) {
             eprintln!("error: {e}");
             return exit::FAILED;
         }
