@@ -15,7 +15,7 @@ use crate::chain::{Chain, Precision};
 use crate::error::RunError;
 use crate::exec::{resolve_effect, RenderOptions};
 use crate::frame::Frame;
-use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
+use crate::io::{ImageLimits, OutputFormat};
 use crate::registry::Registry;
 
 /// One image of a batch.
@@ -143,6 +143,11 @@ pub struct BatchOptions {
     /// Render in worker processes instead (a plugin crash then fails only its image).
     #[cfg(unix)]
     pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
+    /// Metadata and colour handling of inputs and outputs.
+    pub meta: crate::meta::MetaOptions,
+    /// Provenance records for the outputs (`None`: none): the render's settings and the
+    /// overrides the chain was validated with.
+    pub provenance: Option<(crate::provenance::Settings, Vec<crate::chain::Override>)>,
 }
 
 /// Totals of a batch.
@@ -377,15 +382,17 @@ fn process(
             Failure { stage: Stage::Plugin, message: format!("{}: {e}", item.input.display()), plugin }
         }
     };
-    let frame =
-        load_image(&item.input, format, options.limits).map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
+    let loaded = crate::meta::load(&item.input, format, options.limits, options.meta)
+        .map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
+    let (frame, meta) = (loaded.frame, loaded.metadata);
+    let out = Output { chain, registry, input_name, meta: &meta };
     #[cfg(unix)]
     if let Some((pool, job)) = &options.isolate {
         let inputs = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
         let mut job = job.clone();
         job.bypass = bypass.to_vec();
         let outputs = pool.render(&job, &inputs, options.render.deadline).map_err(failed)?;
-        return write_output(item, &outputs[0], options);
+        return write_output(item, &outputs[0], options, &out);
     }
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
     let bypassed;
@@ -402,14 +409,29 @@ fn process(
         &bypassed
     };
     let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(failed)?;
-    write_output(item, &result.outputs[0], options)
+    write_output(item, &result.outputs[0], options, &out)
 }
 
-fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions) -> Result<(), Failure> {
+/// What an output is written with besides its pixels.
+struct Output<'a> {
+    chain: &'a Chain,
+    registry: &'a Registry,
+    input_name: &'a str,
+    meta: &'a crate::io::Metadata,
+}
+
+fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions, out: &Output<'_>) -> Result<(), Failure> {
     if let Some(dir) = item.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Failure::new(Stage::Write, format!("{}: {e}", dir.display())))?;
     }
-    save_image(frame, &item.output, options.format).map_err(|e| Failure::new(Stage::Write, e.to_string()))
+    let record = options.provenance.as_ref().and_then(|(settings, overrides)| {
+        let inputs = [(out.input_name.to_string(), item.input.clone())];
+        crate::provenance::record(out.chain, overrides, out.registry, &inputs, settings, 0, frame)
+            .map_err(|e| tracing::warn!("{}: no provenance record: {e}", item.output.display()))
+            .ok()
+    });
+    crate::provenance::save(frame, &item.output, options.format, out.meta, record.as_ref())
+        .map_err(|e| Failure::new(Stage::Write, e.to_string()))
 }
 
 /// A rate for summaries: images per second.

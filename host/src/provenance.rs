@@ -414,7 +414,8 @@ pub fn replay(
     let mut found = Vec::new();
     for i in &record.inputs {
         let path = find_input(i, base, input_dir)?;
-        let loaded = crate::meta::load(&path, format, limits, options).map_err(|e| ReplayError::Input(e.to_string()))?;
+        let loaded =
+            crate::meta::load(&path, format, limits, options).map_err(|e| ReplayError::Input(e.to_string()))?;
         frames.insert(i.name.clone(), Arc::new(loaded.frame));
         found.push((i.name.clone(), path));
     }
@@ -430,10 +431,14 @@ pub fn replay(
         None => None,
     };
     let options = crate::RenderOptions { quality, fuse: record.fuse, ..Default::default() };
-    let result = crate::run::run_frames(&chain, registry, &frames, &options)
-        .map_err(|e| ReplayError::Render(e.to_string()))?;
+    let result =
+        crate::run::run_frames(&chain, registry, &frames, &options).map_err(|e| ReplayError::Render(e.to_string()))?;
     let frame = result.outputs.get(record.output).ok_or_else(|| {
-        ReplayError::Record(format!("the record names output {} of a chain with {}", record.output + 1, result.outputs.len()))
+        ReplayError::Record(format!(
+            "the record names output {} of a chain with {}",
+            record.output + 1,
+            result.outputs.len()
+        ))
     })?;
     let identical = pixel_hash(frame) == record.output_hash;
     let (psnr_db, first) = if identical {

@@ -11,7 +11,7 @@ use fxchain_plugin_api::{PixelFormat, Size, Tier};
 
 use crate::cache::ResultCache;
 use crate::chain::{self, Chain, ChainError, Override, Precision};
-use crate::io::{fit_within, load_image, ImageLimits};
+use crate::io::{fit_within, ImageLimits};
 use crate::reload::LiveRegistry;
 use crate::{ChainSource, Frame, Registry, RenderOptions};
 
@@ -232,7 +232,10 @@ impl Session {
                 let format = if f32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
                 let mut frames = HashMap::new();
                 for (name, path) in &self.inputs {
-                    let f = load_image(path, format, self.limits).map_err(|e| SessionError::Render(e.to_string()))?;
+                    // Converted to sRGB as `run` does (watch outputs carry no metadata).
+                    let f = crate::meta::load(path, format, self.limits, Default::default())
+                        .map(|l| l.frame)
+                        .map_err(|e| SessionError::Render(e.to_string()))?;
                     frames.insert(name.clone(), Arc::new(f));
                 }
                 state.frames.insert((f32, None), frames.clone());

@@ -80,6 +80,8 @@ pub struct BatchArgs {
     /// generators).
     #[arg(long, env = "FXCHAIN_CACHE_MB", default_value_t = 64)]
     cache_mb: u64,
+    #[command(flatten)]
+    meta: super::replay::MetaArgs,
 }
 
 const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "tif", "tiff"];
@@ -366,6 +368,9 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             cache: (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None)),
             ..Default::default()
         },
+        meta: args.meta.options(),
+        provenance: (!args.meta.no_provenance)
+            .then(|| (args.meta.settings(&args.sets, &args.quality, true, None), overrides.clone())),
     };
     let quiet = g.quiet;
     let report_error: Mutex<Option<std::io::Error>> = Mutex::new(None);

@@ -91,17 +91,23 @@ pub fn run(g: &Global, args: ReplayArgs) -> i32 {
         return exit::ENV;
     }
     let registry = Arc::new(registry);
-    let report =
-        match provenance::replay(&record, &args.output, &registry, Path::new("."), args.input_dir.as_deref(), g.limits()) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {}: {e}", args.output.display());
-                return match e {
-                    ReplayError::Render(_) => exit::FAILED,
-                    _ => exit::USAGE,
-                };
-            }
-        };
+    let report = match provenance::replay(
+        &record,
+        &args.output,
+        &registry,
+        Path::new("."),
+        args.input_dir.as_deref(),
+        g.limits(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.output.display());
+            return match e {
+                ReplayError::Render(_) => exit::FAILED,
+                _ => exit::USAGE,
+            };
+        }
+    };
     if args.json {
         let doc = serde_json::json!({
             "schema_version": 1,
@@ -121,7 +127,9 @@ pub fn run(g: &Global, args: ReplayArgs) -> i32 {
                     &c.recorded[..c.recorded.len().min(16)],
                     &now[..now.len().min(16)]
                 ),
-                None => println!("plugin {} (recorded {}) is not loaded", c.name, &c.recorded[..c.recorded.len().min(16)]),
+                None => {
+                    println!("plugin {} (recorded {}) is not loaded", c.name, &c.recorded[..c.recorded.len().min(16)])
+                }
             }
         }
         if report.identical {

@@ -11,6 +11,7 @@ mod engine;
 mod fixtures;
 mod golden;
 mod library;
+mod meta;
 mod reload;
 mod robust;
 mod support;
