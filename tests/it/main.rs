@@ -14,6 +14,7 @@ mod library;
 mod meta;
 mod reload;
 mod robust;
+mod stream;
 mod support;
 mod template;
 mod watch;
