@@ -277,6 +277,12 @@ pub const MAX_WEBP_SIDE: u32 = 16383;
 /// Encodes `frame` to `path` atomically: the bytes go to a temporary file in the same folder,
 /// which is renamed over `path` only when complete. No partial file is ever visible.
 pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<(), ImageError> {
+    save_image_with(frame, path, format, &Metadata::default())
+}
+
+/// [`save_image`] with `meta` (ICC, EXIF, XMP, text records) embedded into the file
+/// (see [`crate::meta::embed`]).
+pub fn save_image_with(frame: &Frame, path: &Path, format: OutputFormat, meta: &Metadata) -> Result<(), ImageError> {
     let write_err = |reason: String| ImageError::Write { path: path.to_path_buf(), reason };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -294,7 +300,7 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
     let mut tmp =
         temp_in(&dir).map_err(|e| write_err(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
     {
-        let mut w = BufWriter::new(tmp.as_file_mut());
+        let mut w = std::io::Cursor::new(Vec::new());
         let result = match format {
             OutputFormat::Png => DynamicImage::ImageRgba8(rgba).write_to(&mut w, ImageFormat::Png),
             OutputFormat::Jpeg(q) => {
@@ -310,6 +316,9 @@ pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<()
             }
         };
         result.map_err(|e| write_err(e.to_string()))?;
+        let encoded = crate::meta::embed(w.get_ref(), format, meta).map_err(write_err)?;
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        w.write_all(&encoded).map_err(|e| write_err(e.to_string()))?;
         w.flush().map_err(|e| write_err(e.to_string()))?;
     }
     tmp.as_file().sync_all().map_err(|e| write_err(e.to_string()))?;

@@ -18,11 +18,13 @@ pub mod io;
 #[cfg(unix)]
 pub mod isolate;
 pub mod loader;
+pub mod meta;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
 pub mod pool;
 pub mod probe;
+pub mod provenance;
 pub mod registry;
 pub mod reload;
 pub mod run;

@@ -24,7 +24,7 @@ use crate::chain::{Chain, Precision};
 use crate::error::{ImageError, RunError};
 use crate::exec::{render_with_deadline, RenderOptions, RenderResult, StepReport};
 use crate::frame::Frame;
-use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
+use crate::io::{ImageLimits, OutputFormat};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::stream::{RowSink, StreamInput, StreamOptions};
@@ -68,6 +68,11 @@ pub struct JobOptions {
     /// Render in worker processes (`--isolate`).
     #[cfg(unix)]
     pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
+    /// Metadata and colour handling of file inputs and outputs.
+    pub meta: crate::meta::MetaOptions,
+    /// Provenance records in file outputs (`None`: none): how the render was asked for, and the
+    /// overrides the chain was validated with.
+    pub provenance: Option<(crate::provenance::Settings, Vec<crate::chain::Override>)>,
 }
 
 impl Default for JobOptions {
@@ -85,6 +90,8 @@ impl Default for JobOptions {
             execution: Execution::Auto,
             #[cfg(unix)]
             isolate: None,
+            meta: Default::default(),
+            provenance: None,
         }
     }
 }
@@ -214,13 +221,32 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     }
     let format = input_format(&chain);
     let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
+    // Outputs carry the metadata of the first file input.
+    let mut metadata = None;
     for (name, input) in &inputs {
         let frame = match input {
-            JobInput::File(path) => Arc::new(load_image(path, format, options.limits)?),
+            JobInput::File(path) => {
+                let loaded = crate::meta::load(path, format, options.limits, options.meta)?;
+                metadata.get_or_insert(loaded.metadata);
+                Arc::new(loaded.frame)
+            }
             JobInput::Frame(f) => f.clone(),
         };
         frames.insert(name.clone(), frame);
     }
+    let writer = Arc::new(Writer {
+        chain: chain.clone(),
+        registry: registry.clone(),
+        inputs: inputs
+            .iter()
+            .filter_map(|(n, i)| match i {
+                JobInput::File(p) => Some((n.clone(), p.clone())),
+                JobInput::Frame(_) => None,
+            })
+            .collect(),
+        metadata: metadata.unwrap_or_default(),
+        provenance: options.provenance.clone(),
+    });
     if let Some(max) = options.preview {
         crate::session::shrink_for_preview(&mut chain, &mut frames, max);
     }
@@ -236,16 +262,16 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     if let Some((pool, job)) = &options.isolate {
         let rendered = pool.render(job, &frames, options.deadline)?;
         let sizes = rendered.iter().map(|f| f.size()).collect();
-        let frames = write_frames(&rendered, &outputs)?;
+        let frames = writer.write_frames(&rendered, &outputs)?;
         return Ok(JobResult { frames, sizes, steps: Vec::new(), streamed: false, chain });
     }
     if stream {
-        return run_streaming(chain, registry, frames, outputs, &options);
+        return run_streaming(chain, registry, frames, outputs, &options, writer);
     }
     let render = options.render_options();
     let RenderResult { outputs: rendered, steps } = render_with_deadline(&chain, registry, &frames, &render)?;
     let sizes = rendered.iter().map(|f| f.size()).collect();
-    let frames = write_frames(&rendered, &outputs)?;
+    let frames = writer.write_frames(&rendered, &outputs)?;
     Ok(JobResult { frames, sizes, steps, streamed: false, chain })
 }
 
@@ -265,19 +291,46 @@ fn job_checked(job: Job) -> Result<Job, RunError> {
     Ok(job)
 }
 
-/// Writes the file outputs; returns the in-memory ones.
-fn write_frames(rendered: &[Arc<Frame>], outputs: &[JobOutput]) -> Result<Vec<Option<Arc<Frame>>>, RunError> {
-    let mut frames = Vec::with_capacity(outputs.len());
-    for (frame, out) in rendered.iter().zip(outputs) {
-        match out {
-            JobOutput::File { path, format } => {
-                save_image(frame, path, *format)?;
-                frames.push(None);
-            }
-            JobOutput::Memory => frames.push(Some(frame.clone())),
-        }
+/// Writes output files: the pixels, the input's metadata and the provenance record.
+struct Writer {
+    /// The chain as validated (before the preview scale and the optimizer, which the record's
+    /// settings redo).
+    chain: Chain,
+    registry: Arc<Registry>,
+    inputs: Vec<(String, PathBuf)>,
+    metadata: crate::io::Metadata,
+    provenance: Option<(crate::provenance::Settings, Vec<crate::chain::Override>)>,
+}
+
+impl Writer {
+    /// Writes output `index` to `path`.
+    fn write(&self, index: usize, frame: &Frame, path: &Path, format: OutputFormat) -> Result<(), ImageError> {
+        let record = self.provenance.as_ref().and_then(|(settings, overrides)| {
+            crate::provenance::record(&self.chain, overrides, &self.registry, &self.inputs, settings, index, frame)
+                .map_err(|e| tracing::warn!("{}: no provenance record: {e}", path.display()))
+                .ok()
+        });
+        crate::provenance::save(frame, path, format, &self.metadata, record.as_ref())
     }
-    Ok(frames)
+
+    /// Writes the file outputs; returns the in-memory ones.
+    fn write_frames(
+        &self,
+        rendered: &[Arc<Frame>],
+        outputs: &[JobOutput],
+    ) -> Result<Vec<Option<Arc<Frame>>>, RunError> {
+        let mut frames = Vec::with_capacity(outputs.len());
+        for (i, (frame, out)) in rendered.iter().zip(outputs).enumerate() {
+            match out {
+                JobOutput::File { path, format } => {
+                    self.write(i, frame, path, *format)?;
+                    frames.push(None);
+                }
+                JobOutput::Memory => frames.push(Some(frame.clone())),
+            }
+        }
+        Ok(frames)
+    }
 }
 
 /// A sink writing an image file: the rows are assembled, then encoded and renamed into place at
@@ -285,8 +338,10 @@ fn write_frames(rendered: &[Arc<Frame>], outputs: &[JobOutput]) -> Result<Vec<Op
 struct FileSink {
     frame: crate::stream::FrameSink,
     done: std::sync::mpsc::Receiver<Frame>,
+    index: usize,
     path: PathBuf,
     format: OutputFormat,
+    writer: Arc<Writer>,
 }
 
 impl RowSink for FileSink {
@@ -300,10 +355,10 @@ impl RowSink for FileSink {
         self.frame.write_rows(rows, data, stride, format)
     }
     fn finish(self: Box<Self>) -> Result<(), String> {
-        let FileSink { frame, done, path, format } = *self;
+        let FileSink { frame, done, index, path, format, writer } = *self;
         Box::new(frame).finish()?;
         let frame = done.recv().map_err(|_| "the output was not assembled".to_string())?;
-        save_image(&frame, &path, format).map_err(|e| e.to_string())
+        writer.write(index, &frame, &path, format).map_err(|e| e.to_string())
     }
 }
 
@@ -313,6 +368,7 @@ fn run_streaming(
     frames: HashMap<String, Arc<Frame>>,
     outputs: Vec<JobOutput>,
     options: &JobOptions,
+    writer: Arc<Writer>,
 ) -> Result<JobResult, RunError> {
     let sizes: HashMap<String, Size> = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
     let render = options.render_options();
@@ -329,9 +385,14 @@ fn run_streaming(
             let (size, format) = shapes[o];
             let (frame, done) = crate::stream::FrameSink::new(size, format);
             match &outputs[o] {
-                JobOutput::File { path, format } => {
-                    Ok(Box::new(FileSink { frame, done, path: path.clone(), format: *format }))
-                }
+                JobOutput::File { path, format } => Ok(Box::new(FileSink {
+                    frame,
+                    done,
+                    index: o,
+                    path: path.clone(),
+                    format: *format,
+                    writer: writer.clone(),
+                })),
                 JobOutput::Memory => {
                     memory.lock().unwrap_or_else(|e| e.into_inner())[o] = Some(done);
                     Ok(Box::new(frame))

@@ -11,7 +11,7 @@ use fxchain_plugin_api::{PixelFormat, Size, Tier};
 
 use crate::cache::ResultCache;
 use crate::chain::{self, Chain, ChainError, Override, Precision};
-use crate::io::{fit_within, load_image};
+use crate::io::fit_within;
 use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
 use crate::reload::LiveRegistry;
 use crate::{ChainSource, Frame, Registry};
@@ -228,7 +228,9 @@ impl Session {
                 let format = if f32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
                 let mut frames = HashMap::new();
                 for (name, path) in &self.inputs {
-                    let f = load_image(path, format, self.options.limits)
+                    // Converted to sRGB as `run` does (watch outputs carry no metadata).
+                    let f = crate::meta::load(path, format, self.options.limits, self.options.meta)
+                        .map(|l| l.frame)
                         .map_err(|e| SessionError::Render(e.to_string()))?;
                     frames.insert(name.clone(), Arc::new(f));
                 }

@@ -76,6 +76,8 @@ pub struct BatchArgs {
     /// generators).
     #[arg(long, env = "FXCHAIN_CACHE_MB", default_value_t = 64)]
     cache_mb: u64,
+    #[command(flatten)]
+    meta: super::replay::MetaArgs,
 }
 
 const EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "tif", "tiff"];
@@ -333,6 +335,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         }
     };
     job_options.isolate = workers.map(|w| (w, args.render.isolate_job(g, &chain)));
+    args.meta.apply(&mut job_options, &args.render, &overrides, None);
     job_options.cache =
         (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None));
     let options = BatchOptions {

@@ -6,6 +6,7 @@ mod chain_cmd;
 mod job;
 mod plugin_exit;
 mod plugins;
+mod replay;
 mod report;
 mod run;
 mod serve;
@@ -158,6 +159,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Render a chain, then again on every plugin rebuild, chain edit or input change.
     Watch(watch::WatchArgs),
+    /// Re-render an output from its provenance record and compare.
+    Replay(replay::ReplayArgs),
     /// Worker process of --isolate (started by fxchain itself).
     #[command(name = "__worker", hide = true)]
     Worker(worker::WorkerArgs),
@@ -392,6 +395,7 @@ pub fn main() -> i32 {
         Command::Batch(args) => batch::run(&cli.global, args),
         Command::Bench(args) => bench::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Replay(args) => replay::run(&cli.global, args),
         Command::Worker(args) => worker::run(&cli.global, args),
     };
     if let Some((guard, path, errors)) = guard {

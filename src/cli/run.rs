@@ -38,6 +38,8 @@ pub struct RunArgs {
     /// Parameters in pixels (blur sigma, offsets) are not scaled.
     #[arg(long, value_name = "MAXDIM")]
     preview: Option<u32>,
+    #[command(flatten)]
+    meta: super::replay::MetaArgs,
 }
 
 fn parse_inputs(args: &[String], names: &[String]) -> Vec<(String, PathBuf)> {
@@ -134,6 +136,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     }
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     options.preview = args.preview;
+    args.meta.apply(&mut options, &args.render, &overrides, args.preview);
     options.metrics = Some(metrics.clone());
     options.isolate = match g.workers(&registry, &chain, rayon::current_num_threads()) {
         Ok(w) => w.map(|w| (w, args.render.isolate_job(g, &chain))),

@@ -11,6 +11,7 @@ mod engine;
 mod fixtures;
 mod golden;
 mod library;
+mod meta;
 mod options;
 mod reload;
 mod robust;
