@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod apply;
 mod batch;
 mod bench;
 mod chain_cmd;
@@ -145,6 +146,9 @@ pub struct Global {
 enum Command {
     /// Render a chain to image files.
     Run(run::RunArgs),
+    /// Apply effects named on the command line, without a chain file:
+    /// `fxchain apply blur.gaussian sigma=3 : color.invert -i in.png -o out.png`.
+    Apply(apply::ApplyArgs),
     /// List and describe the loaded effects.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
@@ -270,10 +274,24 @@ pub fn load_chain(
     registry: &fxchain_host::Registry,
     overrides: &[fxchain_host::chain::Override],
 ) -> Result<fxchain_host::Chain, i32> {
-    let source = fxchain_host::ChainSource::from_path(path).map_err(|e| {
-        report::chain_error(&e);
-        exit::USAGE
-    })?;
+    load_chain_or(path, None, registry, overrides)
+}
+
+/// Validates `source` when given (a chain built from the command line), else reads the chain
+/// file at `path`; prints the errors.
+pub fn load_chain_or(
+    path: &std::path::Path,
+    source: Option<std::sync::Arc<fxchain_host::ChainSource>>,
+    registry: &fxchain_host::Registry,
+    overrides: &[fxchain_host::chain::Override],
+) -> Result<fxchain_host::Chain, i32> {
+    let source = match source {
+        Some(s) => s,
+        None => fxchain_host::ChainSource::from_path(path).map_err(|e| {
+            report::chain_error(&e);
+            exit::USAGE
+        })?,
+    };
     fxchain_host::chain::validate(source, registry, overrides).map_err(|e| {
         report::chain_error(&e);
         exit::USAGE
@@ -372,6 +390,7 @@ pub fn main() -> i32 {
     plugin_exit::install();
     let mut code = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
         Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
         Command::Batch(args) => batch::run(&cli.global, args),

@@ -18,6 +18,30 @@ use super::{exit, report, Global};
 pub struct RunArgs {
     /// The chain file (RON).
     chain: PathBuf,
+    /// The chain's text when it does not come from the file (`fxchain apply`).
+    #[arg(skip)]
+    source: Option<Arc<fxchain_host::ChainSource>>,
+    #[command(flatten)]
+    options: RunOptions,
+}
+
+impl RunArgs {
+    /// `run` on a chain given as text (`fxchain apply`), with these options.
+    pub fn from_source(source: Arc<fxchain_host::ChainSource>, options: RunOptions) -> RunArgs {
+        RunArgs { chain: PathBuf::from(&source.name), source: Some(source), options }
+    }
+}
+
+impl std::ops::Deref for RunArgs {
+    type Target = RunOptions;
+    fn deref(&self) -> &RunOptions {
+        &self.options
+    }
+}
+
+/// The options of `fxchain run` besides the chain (shared with `fxchain apply`).
+#[derive(Args, Debug)]
+pub struct RunOptions {
     /// Input image, as FILE or NAME=FILE for chains with several named inputs.
     #[arg(short, long = "input", value_name = "[NAME=]FILE")]
     inputs: Vec<String>,
@@ -113,7 +137,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         );
         return exit::ENV;
     }
-    let chain = match super::load_chain(&args.chain, &registry, &overrides) {
+    let chain = match super::load_chain_or(&args.chain, args.source.clone(), &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
     };

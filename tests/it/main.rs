@@ -1,6 +1,7 @@
 //! Integration tests: one binary (it links once) with a module per concern. The tests build the
 //! plugins and fixture crates they need with cargo themselves.
 
+mod apply;
 mod attacks;
 mod batch;
 mod chain_errors;

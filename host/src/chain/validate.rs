@@ -220,8 +220,14 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
         _ => Precision::U8,
     };
     let size = match file.size {
-        Some((w, h)) if w == 0 || h == 0 || w > 1 << 16 || h > 1 << 16 => {
-            plain.push(format!("size ({w}, {h}) is not usable: each side must be in 1..=65536"));
+        Some((w, h)) if w == 0 || h == 0 => {
+            plain.push(format!("size ({w}, {h}) is not usable: each side must be at least 1"));
+            None
+        }
+        // Generators render at this size: it obeys the limits of an input image.
+        Some((w, h)) if crate::io::ImageLimits::default().check(w, h).is_err() => {
+            let why = crate::io::ImageLimits::default().check(w, h).err().unwrap_or_default();
+            plain.push(format!("size ({w}, {h}) is too large for generated images: {why}"));
             None
         }
         s => s.map(|(w, h)| Size::new(w, h)),
