@@ -18,6 +18,7 @@ pub mod io;
 pub mod isolate;
 pub mod loader;
 pub mod metrics;
+pub mod outdir;
 pub mod plan;
 pub mod pool;
 pub mod probe;

@@ -178,6 +178,20 @@ impl Registry {
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
     }
+    /// Where plugins were looked for, for messages: `plugins were searched in A, B`, or that no
+    /// folder was searched at all.
+    pub fn searched(&self) -> String {
+        if self.dirs.is_empty() {
+            "no plugin folder was searched: the default folders are off (--no-default-plugins) and no existing \
+             --plugin-dir was given"
+                .to_string()
+        } else {
+            format!(
+                "plugins were searched in {}",
+                self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
     /// Loaded libraries.
     pub fn libraries(&self) -> &[Arc<Library>] {
         &self.libraries

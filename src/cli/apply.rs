@@ -33,7 +33,10 @@ pub fn run(g: &Global, args: ApplyArgs) -> i32 {
     };
     if let Some(path) = &args.save_chain {
         // Only a chain that validates is saved: the same check `run` makes next.
-        let registry = g.registry();
+        let registry = match super::effects(g) {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
         if let Err(code) = super::load_chain_or(path, Some(source.clone()), &registry, &[]) {
             return code;
         }

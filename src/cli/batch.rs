@@ -71,7 +71,7 @@ pub struct BatchArgs {
     #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
     sets: Vec<String>,
     /// Quality profile: fast, balanced or quality.
-    #[arg(long)]
+    #[arg(long, value_parser = super::QualityParser::with_encoder_hint())]
     quality: Option<String>,
     /// Print the buffer pool's counters at the end.
     #[arg(long)]
@@ -281,16 +281,15 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         eprintln!("error: several inputs map to the same output name; use --name with {{index}}");
         return exit::USAGE;
     }
-    if let Err(e) = std::fs::create_dir_all(&args.output_dir).and_then(|_| {
-        let probe = args.output_dir.join(".fxchain-write-test");
-        std::fs::write(&probe, b"")?;
-        std::fs::remove_file(probe)
-    }) {
-        eprintln!("error: output folder {} is not writable: {e}", args.output_dir.display());
+    if let Err(e) = fxchain_host::outdir::check_folder(&args.output_dir, true) {
+        eprintln!("error: --output-dir: {e}");
         return exit::ENV;
     }
 
-    let registry = Arc::new(g.registry());
+    let registry = match super::effects(g) {
+        Ok(r) => Arc::new(r),
+        Err(code) => return code,
+    };
     let chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,

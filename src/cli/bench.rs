@@ -33,7 +33,7 @@ pub struct BenchArgs {
     #[arg(long)]
     input: Option<PathBuf>,
     /// Quality profile.
-    #[arg(long)]
+    #[arg(long, value_parser = super::QualityParser::plain())]
     quality: Option<String>,
     /// One JSON object per line and size.
     #[arg(long)]
@@ -47,7 +47,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Runs the command.
 pub fn run(g: &Global, args: BenchArgs) -> i32 {
-    let registry = g.registry();
+    let registry = match super::effects(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let mut chain = match super::load_chain(&args.chain, &registry, &[]) {
         Ok(c) => c,
         Err(code) => return code,

@@ -60,7 +60,7 @@ pub enum ChainCommand {
         #[arg(short, long = "input")]
         inputs: Vec<String>,
         /// Quality profile.
-        #[arg(long)]
+        #[arg(long, value_parser = super::QualityParser::plain())]
         quality: Option<String>,
         /// Print JSON.
         #[arg(long)]
@@ -81,7 +81,10 @@ fn edit(g: &Global, path: &std::path::Path, f: impl FnOnce(&str) -> Result<Strin
             return exit::USAGE;
         }
     };
-    let registry = g.registry();
+    let registry = match super::effects(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let source = ChainSource::from_text(path.display().to_string(), new.clone());
     if let Err(e) = chain::validate(source, &registry, &[]) {
         eprintln!("error: the edited chain would not be valid; {} is unchanged:", path.display());
@@ -120,7 +123,10 @@ fn step_index(text: &str, sel: &str) -> Result<usize, chain::edit::EditError> {
 pub fn run(g: &Global, cmd: ChainCommand) -> i32 {
     match cmd {
         ChainCommand::Check { chain: path } => {
-            let registry = g.registry();
+            let registry = match super::effects(g) {
+                Ok(r) => r,
+                Err(code) => return code,
+            };
             let source = match ChainSource::from_path(&path) {
                 Ok(s) => s,
                 Err(e) => {
@@ -192,7 +198,10 @@ fn explain(
     json: bool,
 ) -> i32 {
     use fxchain_host::api::Size;
-    let registry = g.registry();
+    let registry = match super::effects(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let c = match super::load_chain(path, &registry, &[]) {
         Ok(c) => c,
         Err(code) => return code,

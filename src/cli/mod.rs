@@ -238,6 +238,10 @@ impl Global {
         let registry = Registry::load(&options);
         plugin_exit::remember_libraries(&registry);
         if !self.quiet {
+            for d in self.plugin_dirs.iter().filter(|d| !d.is_dir()) {
+                let what = if d.exists() { "is not a folder" } else { "does not exist" };
+                eprintln!("warning: --plugin-dir {}: {what}; no plugins are loaded from it", d.display());
+            }
             for e in registry.errors() {
                 eprintln!("warning: plugin not loaded: {e}");
             }
@@ -246,6 +250,86 @@ impl Global {
             }
         }
         registry
+    }
+}
+
+/// The registry, or exit code 3 (with the message) when no effect at all could be loaded.
+pub fn effects(g: &Global) -> Result<Registry, i32> {
+    let registry = g.registry();
+    if registry.all().next().is_none() {
+        eprintln!(
+            "error: no effects are loaded ({}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
+            registry.searched()
+        );
+        return Err(exit::ENV);
+    }
+    Ok(registry)
+}
+
+/// The values of `--quality`.
+#[derive(clap::ValueEnum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Quality {
+    /// The fastest variant of each effect.
+    Fast,
+    /// A fast variant close to the reference.
+    Balanced,
+    /// The reference implementation.
+    Quality,
+}
+
+/// Parses `--quality` as a [`Quality`] (so `--help` and completions list the values) and gives
+/// back its name; a number gets a hint at the encoder's quality flag.
+#[derive(Clone)]
+pub struct QualityParser {
+    /// The flag that sets the encoder's quality, for the hint (`--jpeg-quality`).
+    encoder_flag: Option<&'static str>,
+}
+
+impl QualityParser {
+    /// For commands that write JPEGs (hint at `--jpeg-quality`).
+    pub fn with_encoder_hint() -> QualityParser {
+        QualityParser { encoder_flag: Some("--jpeg-quality") }
+    }
+    /// For commands that do not encode.
+    pub fn plain() -> QualityParser {
+        QualityParser { encoder_flag: None }
+    }
+}
+
+impl clap::builder::TypedValueParser for QualityParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        use clap::error::{ContextKind, ContextValue};
+        let inner = clap::builder::EnumValueParser::<Quality>::new();
+        match inner.parse_ref(cmd, arg, value) {
+            Ok(q) => Ok(clap::ValueEnum::to_possible_value(&q).map(|p| p.get_name().to_string()).unwrap_or_default()),
+            Err(mut e) => {
+                let text = value.to_string_lossy();
+                if text.trim().parse::<f64>().is_ok() {
+                    let hint = match self.encoder_flag {
+                        Some(flag) => format!(
+                            "--quality picks the effects' variants; for the encoder's quality use `{flag} {}`",
+                            text.trim()
+                        ),
+                        None => "--quality picks the effects' variants, it is not a number".to_string(),
+                    };
+                    e.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![hint.into()]));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <Quality as clap::ValueEnum>::value_variants().iter().filter_map(clap::ValueEnum::to_possible_value),
+        ))
     }
 }
 

@@ -163,7 +163,10 @@ fn effect_json(e: &EffectInfo) -> serde_json::Value {
 
 /// Runs a plugins subcommand.
 pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
-    let registry = g.registry();
+    let registry = match super::effects(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     match cmd {
         PluginsCommand::Test { targets, json } => test_cases(&registry, &targets, json),
         PluginsCommand::List { json, probe_size } => {

@@ -53,7 +53,7 @@ pub struct RunOptions {
     #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
     sets: Vec<String>,
     /// Quality profile: fast, balanced or quality (picks each effect's variant).
-    #[arg(long)]
+    #[arg(long, value_parser = super::QualityParser::with_encoder_hint())]
     quality: Option<String>,
     /// JPEG quality 1..=100.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -129,14 +129,10 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(q) => q,
         Err(code) => return code,
     };
-    let registry = g.registry();
-    if registry.all().next().is_none() {
-        eprintln!(
-            "error: no effects are loaded (searched: {}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
-            registry.dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
-        return exit::ENV;
-    }
+    let registry = match super::effects(g) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let chain = match super::load_chain_or(&args.chain, args.source.clone(), &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
@@ -156,9 +152,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     };
     for o in &outputs {
-        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            eprintln!("error: output folder {} does not exist", dir.display());
+        // Before anything is decoded or rendered: the folder exists and takes new files.
+        if let Err(e) = fxchain_host::outdir::check_folder(fxchain_host::outdir::folder_of(o), false) {
+            eprintln!("error: {e}");
             return exit::ENV;
         }
         if OutputFormat::from_path(o).is_none() {
@@ -186,7 +182,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                return exit::FAILED;
+                // A missing input is bad usage (docs/operations.md); an unreadable one failed work.
+                let missing = matches!(path.try_exists(), Ok(false));
+                return if missing { exit::USAGE } else { exit::FAILED };
             }
         }
     }

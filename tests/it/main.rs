@@ -9,6 +9,7 @@ mod cli;
 mod contract;
 mod effects;
 mod engine;
+mod exit_codes;
 mod fixtures;
 mod golden;
 mod library;

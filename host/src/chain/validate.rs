@@ -261,7 +261,10 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             errors.push(
                 format!("unknown effect `{}`", effect.value),
                 effect.index,
-                registry.suggest(&effect.value).map(|s| format!("did you mean `{s}`?")),
+                Some(match registry.suggest(&effect.value) {
+                    Some(s) => format!("did you mean `{s}`? ({})", registry.searched()),
+                    None => registry.searched(),
+                }),
             );
             steps.push(placeholder(index, id, effect, chain_seed));
             continue;
