@@ -316,7 +316,12 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {rate} eta {eta} {msg}")
+            .map(|s| {
+                s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", super::report::rate(state.per_sec()));
+                })
+            })
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // One line per image, each written out whole at once, so the records of finished images

@@ -4,11 +4,13 @@ mod apply;
 mod batch;
 mod bench;
 mod chain_cmd;
+mod color;
 mod plugin_exit;
 mod plugins;
 mod report;
 mod run;
 mod serve;
+mod shell_docs;
 mod watch;
 mod worker;
 
@@ -97,6 +99,10 @@ pub struct Global {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Colour in messages, logs and progress bars: auto (on a terminal, unless `NO_COLOR` is set),
+    /// always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: color::ColorChoice,
     /// Worker threads for bands and images (default: the number of cores).
     #[arg(long, global = true, env = "FXCHAIN_THREADS", value_name = "N", value_parser = parse_workers)]
     threads: Option<usize>,
@@ -161,6 +167,13 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Render a chain, then again on every plugin rebuild, chain edit or input change.
     Watch(watch::WatchArgs),
+    /// Print a shell completion script: `source <(fxchain completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fxchain man | man -l -`.
+    Man,
     /// Worker process of --isolate (started by fxchain itself).
     #[command(name = "__worker", hide = true)]
     Worker(worker::WorkerArgs),
@@ -430,7 +443,11 @@ fn init_logging(g: &Global) -> Result<TraceGuard, String> {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(color::stderr())
+        .with_filter(filter);
     let (chrome, guard) = match &g.trace {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -456,13 +473,19 @@ fn init_engine(g: &Global) {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .color(color::clap_choice(color::from_args(&args)))
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { exit::USAGE } else { exit::OK };
         }
     };
+    color::init(cli.global.color);
     let guard = match init_logging(&cli.global) {
         Ok(g) => g,
         Err(e) => {
@@ -481,6 +504,8 @@ pub fn main() -> i32 {
         Command::Bench(args) => bench::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
         Command::Worker(args) => worker::run(&cli.global, args),
+        Command::Completions { shell } => shell_docs::completions(shell),
+        Command::Man => shell_docs::man(),
     };
     if let Some((guard, path, errors)) = guard {
         // Dropping the guard writes the rest of the trace and waits for its thread.

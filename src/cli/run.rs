@@ -239,26 +239,8 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             return if matches!(e, fxchain_host::RunError::MissingInput { .. }) { exit::USAGE } else { exit::FAILED };
         }
     };
-    if !g.quiet {
-        for s in &result.steps {
-            if s.skipped {
-                eprintln!("  {:<28} {:<26} skipped", s.label, s.effect);
-            } else if s.cached {
-                eprintln!("  {:<28} {:<26} cached", s.label, s.effect);
-            } else {
-                eprintln!(
-                    "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}{}",
-                    s.label,
-                    s.effect,
-                    s.generation,
-                    s.size.width,
-                    s.size.height,
-                    s.format.to_string(),
-                    report::ms(s.time),
-                    if s.fused { "  fused" } else { "" }
-                );
-            }
-        }
+    if !g.quiet && !result.steps.is_empty() {
+        report::step_rows(&result.steps);
     }
     for (frame, path) in result.outputs.iter().zip(&outputs) {
         let fmt = match OutputFormat::from_path(path) {
@@ -278,11 +260,11 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         report::metrics_table(&metrics.snapshot());
     }
     if let Some(path) = &args.metrics_json {
-        let doc = serde_json::json!({
+        let doc = report::json_doc(serde_json::json!({
             "effects": metrics.snapshot(),
             "pool": fxchain_host::pool::BufferPool::global().stats(),
             "wall_ms": started.elapsed().as_secs_f64() * 1e3,
-        });
+        }));
         if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
             eprintln!("error: {}: cannot write metrics: {e}", path.display());
             return exit::FAILED;

@@ -15,6 +15,7 @@ mod golden;
 mod library;
 mod reload;
 mod robust;
+mod shell;
 mod support;
 mod template;
 mod watch;
