@@ -35,7 +35,7 @@ pub fn diagnostic_text(d: &fxchain_host::chain::ChainDiagnostic, color: bool) ->
 /// changes meaning or is removed; adding fields keeps it.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
-/// `fields` as a JSON document: an object with `schema_version` first.
+/// `fields` as a JSON document: the object with `schema_version` added.
 pub fn json_doc(fields: serde_json::Value) -> serde_json::Value {
     let mut doc = serde_json::Map::new();
     doc.insert("schema_version".into(), JSON_SCHEMA_VERSION.into());

@@ -56,7 +56,6 @@ fn every_command_ends_with_the_documented_code() {
     std::fs::create_dir_all(d.join("mixed")).unwrap();
     std::fs::copy(d.join("in.png"), d.join("mixed/a.png")).unwrap();
     std::fs::copy(d.join("broken.png"), d.join("mixed/b.png")).unwrap();
-    let empty = tempfile::tempdir().unwrap();
     let panicking = dir_with(&[&fixture("panicking")]);
     // /sys refuses new files, also to root (who may write anywhere else).
     let unwritable = if Path::new("/sys/kernel").is_dir() { "/sys/out.png" } else { "/nonexistent/out.png" };

@@ -12,6 +12,7 @@ mod engine;
 mod exit_codes;
 mod fixtures;
 mod golden;
+mod json;
 mod library;
 mod reload;
 mod robust;

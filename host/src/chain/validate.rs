@@ -193,7 +193,21 @@ fn find_step(file: &ChainFile, selector: &str) -> Result<usize, String> {
     }
 }
 
-/// Reads and validates a chain against `registry`, applying command-line `overrides`.
+/// Reads and validates a chain against `registry`, applying command-line `overrides`. Every
+/// problem is reported at once, each with its line and column.
+///
+/// ```
+/// use fxchain_host::{chain, ChainSource, Registry};
+/// let registry = Registry::default(); // no plugins: every effect is unknown
+/// let source = ChainSource::from_text("c.ron", "(steps: [\n  (effect: \"blur.gaussian\"),\n])");
+/// let err = chain::validate(source, &registry, &[]).unwrap_err();
+/// let d = &err.diagnostics()[0];
+/// assert_eq!(d.location(), "c.ron:2:12");
+/// assert_eq!(d.message, "unknown effect `blur.gaussian`");
+/// // A syntax error stops at its position.
+/// let err = chain::validate(ChainSource::from_text("c.ron", "(steps: ["), &registry, &[]).unwrap_err();
+/// assert!(err.diagnostics()[0].location().starts_with("c.ron:1:"));
+/// ```
 pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Override]) -> Result<Chain, ChainError> {
     let mut file = syntax::parse(&source.text).map_err(|(message, span)| {
         ChainError::Syntax(Box::new(ChainDiagnostic { message, span: Some(span), help: None, source: source.clone() }))
