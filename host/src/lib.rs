@@ -2,8 +2,9 @@
 //!
 //! The flow, top-down: [`registry`] finds and loads plugin libraries (through [`loader`]),
 //! [`chain`] reads and validates a RON chain file against the registry, [`exec`] renders it on
-//! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically. [`run`] is the entry point
-//! for rendering a chain on in-memory frames the way the commands do.
+//! [`frame`]s whole or [`stream`]s it in strips, and [`io`] decodes inputs and writes outputs
+//! atomically. [`pipeline`] is the one entry point every command uses: a job (chain, inputs,
+//! outputs, options) in, files or frames out.
 #![deny(missing_docs)]
 
 pub mod batch;
@@ -19,6 +20,7 @@ pub mod isolate;
 pub mod loader;
 pub mod metrics;
 pub mod outdir;
+pub mod pipeline;
 pub mod plan;
 pub mod pool;
 pub mod probe;
@@ -26,6 +28,7 @@ pub mod registry;
 pub mod reload;
 pub mod run;
 pub mod session;
+pub mod stream;
 
 pub use chain::{Chain, ChainError, ChainSource};
 pub use error::{ImageError, LoadError, RunError};

@@ -33,7 +33,7 @@ pub fn run(g: &Global, args: ApplyArgs) -> i32 {
     };
     if let Some(path) = &args.save_chain {
         // Only a chain that validates is saved: the same check `run` makes next.
-        let registry = match super::effects(g) {
+        let registry = match g.registry_with_effects() {
             Ok(r) => r,
             Err(code) => return code,
         };

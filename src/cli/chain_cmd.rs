@@ -85,7 +85,7 @@ fn edit(g: &Global, path: &std::path::Path, f: impl FnOnce(&str) -> Result<Strin
             return exit::USAGE;
         }
     };
-    let registry = match super::effects(g) {
+    let registry = match g.registry_with_effects() {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -127,7 +127,7 @@ fn step_index(text: &str, sel: &str) -> Result<usize, chain::edit::EditError> {
 pub fn run(g: &Global, cmd: ChainCommand) -> i32 {
     match cmd {
         ChainCommand::Check { chain: path, json } => {
-            let registry = match super::effects(g) {
+            let registry = match g.registry_with_effects() {
                 Ok(r) => r,
                 Err(code) => return code,
             };
@@ -218,7 +218,7 @@ fn explain(
     json: bool,
 ) -> i32 {
     use fxchain_host::api::Size;
-    let registry = match super::effects(g) {
+    let registry = match g.registry_with_effects() {
         Ok(r) => r,
         Err(code) => return code,
     };

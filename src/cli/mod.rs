@@ -5,6 +5,7 @@ mod batch;
 mod bench;
 mod chain_cmd;
 mod color;
+mod job;
 mod plugin_exit;
 mod plugins;
 mod report;
@@ -241,6 +242,20 @@ impl Global {
         Ok(Some(std::sync::Arc::new(fxchain_host::isolate::WorkerPool::new(exe, args, registry.clone()))))
     }
 
+    /// [`Global::registry`], or exit code [`exit::ENV`] (with a message saying where plugins
+    /// were searched) when no effect is loaded.
+    pub fn registry_with_effects(&self) -> Result<Registry, i32> {
+        let registry = self.registry();
+        if registry.all().next().is_none() {
+            eprintln!(
+                "error: no effects are loaded ({}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
+                registry.searched()
+            );
+            return Err(exit::ENV);
+        }
+        Ok(registry)
+    }
+
     /// Loads the registry and reports libraries that failed, as warnings.
     pub fn registry(&self) -> Registry {
         let options = RegistryOptions {
@@ -266,22 +281,9 @@ impl Global {
     }
 }
 
-/// The registry, or exit code 3 (with the message) when no effect at all could be loaded.
-pub fn effects(g: &Global) -> Result<Registry, i32> {
-    let registry = g.registry();
-    if registry.all().next().is_none() {
-        eprintln!(
-            "error: no effects are loaded ({}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
-            registry.searched()
-        );
-        return Err(exit::ENV);
-    }
-    Ok(registry)
-}
-
 /// The values of `--quality`.
 #[derive(clap::ValueEnum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Quality {
+pub enum QualityProfile {
     /// The fastest variant of each effect.
     Fast,
     /// A fast variant close to the reference.
@@ -290,7 +292,7 @@ pub enum Quality {
     Quality,
 }
 
-/// Parses `--quality` as a [`Quality`] (so `--help` and completions list the values) and gives
+/// Parses `--quality` as a [`QualityProfile`] (so `--help` and completions list the values) and gives
 /// back its name; a number gets a hint at the encoder's quality flag.
 #[derive(Clone)]
 pub struct QualityParser {
@@ -319,7 +321,7 @@ impl clap::builder::TypedValueParser for QualityParser {
         value: &std::ffi::OsStr,
     ) -> Result<String, clap::Error> {
         use clap::error::{ContextKind, ContextValue};
-        let inner = clap::builder::EnumValueParser::<Quality>::new();
+        let inner = clap::builder::EnumValueParser::<QualityProfile>::new();
         match inner.parse_ref(cmd, arg, value) {
             Ok(q) => Ok(clap::ValueEnum::to_possible_value(&q).map(|p| p.get_name().to_string()).unwrap_or_default()),
             Err(mut e) => {
@@ -341,7 +343,7 @@ impl clap::builder::TypedValueParser for QualityParser {
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
         Some(Box::new(
-            <Quality as clap::ValueEnum>::value_variants().iter().filter_map(clap::ValueEnum::to_possible_value),
+            <QualityProfile as clap::ValueEnum>::value_variants().iter().filter_map(clap::ValueEnum::to_possible_value),
         ))
     }
 }

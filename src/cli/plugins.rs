@@ -205,7 +205,7 @@ fn effect_json(e: &EffectInfo) -> serde_json::Value {
 
 /// Runs a plugins subcommand.
 pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
-    let registry = match super::effects(g) {
+    let registry = match g.registry_with_effects() {
         Ok(r) => r,
         Err(code) => return code,
     };

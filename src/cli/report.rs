@@ -124,6 +124,9 @@ pub fn table_lines(t: &comfy_table::Table, indent: &str) -> Vec<String> {
 
 /// Prints the per-step rows of a render to stderr (`run`, `apply`).
 pub fn step_rows(steps: &[fxchain_host::exec::StepReport]) {
+    if steps.is_empty() {
+        return;
+    }
     let mut t = table(&["step", "effect", "gen", "size", "format", "time", ""], &[2, 3, 5]);
     for s in steps {
         let mut row = vec![s.label.clone(), s.effect.clone()];

@@ -290,7 +290,17 @@ fn metrics_and_bench_json_have_their_documented_shape() {
     assert!(o.status.success(), "{}", stderr(&o));
     let m: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("m.json")).unwrap()).unwrap();
     assert_eq!(m["schema_version"], 1);
-    shape("metrics", &m, &[("schema_version", T::Int), ("wall_ms", T::Num), ("effects", T::Arr), ("pool", T::Obj)]);
+    shape(
+        "metrics",
+        &m,
+        &[
+            ("schema_version", T::Int),
+            ("wall_ms", T::Num),
+            ("streamed", T::Bool),
+            ("effects", T::Arr),
+            ("pool", T::Obj),
+        ],
+    );
     for f in m["effects"].as_array().unwrap() {
         shape(
             "figures",
@@ -340,6 +350,8 @@ fn metrics_and_bench_json_have_their_documented_shape() {
                 ("min_ms", T::Num),
                 ("steady_state_allocations", T::Int),
                 ("pool_peak_bytes", T::Int),
+                ("output_blake3", T::StrOrNull),
+                ("steps", T::Arr),
                 ("batch", T::IntOrNull),
                 ("images_per_second", T::NumOrNull),
             ],
