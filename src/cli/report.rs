@@ -211,8 +211,8 @@ mod tests {
         t.add_row(vec!["a.very.long.effect.name.that.breaks.fixed.widths".to_string(), "7".into()]);
         t.add_row(vec!["x".to_string(), "12345".into()]);
         let lines = table_lines(&t, "");
-        assert_eq!(lines[0], format!("effect{}calls", " ".repeat(45)));
+        assert_eq!(lines[0], format!("effect{}calls", " ".repeat(44)));
         assert_eq!(lines[1], "a.very.long.effect.name.that.breaks.fixed.widths      7");
-        assert_eq!(lines[2], format!("x{}12345", " ".repeat(50)));
+        assert_eq!(lines[2], format!("x{}12345", " ".repeat(49)));
     }
 }
