@@ -20,6 +20,7 @@ pub mod isolate;
 pub mod loader;
 pub mod meta;
 pub mod metrics;
+pub mod outdir;
 pub mod pipeline;
 pub mod plan;
 pub mod pool;

@@ -44,6 +44,18 @@ pub struct Registry {
 impl Registry {
     /// Scans the directories of `options` and loads every library; a library that fails is
     /// recorded in [`Registry::errors`] and the others still load.
+    ///
+    /// ```
+    /// use fxchain_host::{Registry, RegistryOptions};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("libbroken.so"), b"not a library").unwrap();
+    /// let registry = Registry::load(&RegistryOptions::dirs([dir.path()]));
+    /// // The broken file is reported, not loaded; nothing else is there.
+    /// assert_eq!(registry.all().count(), 0);
+    /// assert_eq!(registry.errors().len(), 1);
+    /// let canonical = dir.path().canonicalize().unwrap();
+    /// assert_eq!(registry.searched(), format!("plugins were searched in {}", canonical.display()));
+    /// ```
     pub fn load(options: &RegistryOptions) -> Registry {
         let cache_dir = options.cache_dir.clone().unwrap_or_else(loader::default_cache_dir);
         loader::clean_stale_copies(&cache_dir);
@@ -177,6 +189,20 @@ impl Registry {
     /// The directories that were scanned.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
+    }
+    /// Where plugins were looked for, for messages: `plugins were searched in A, B`, or that no
+    /// folder was searched at all.
+    pub fn searched(&self) -> String {
+        if self.dirs.is_empty() {
+            "no plugin folder was searched: the default folders are off (--no-default-plugins) and no existing \
+             --plugin-dir was given"
+                .to_string()
+        } else {
+            format!(
+                "plugins were searched in {}",
+                self.dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        }
     }
     /// Loaded libraries.
     pub fn libraries(&self) -> &[Arc<Library>] {

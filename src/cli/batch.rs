@@ -275,16 +275,15 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         eprintln!("error: several inputs map to the same output name; use --name with {{index}}");
         return exit::USAGE;
     }
-    if let Err(e) = std::fs::create_dir_all(&args.output_dir).and_then(|_| {
-        let probe = args.output_dir.join(".fxchain-write-test");
-        std::fs::write(&probe, b"")?;
-        std::fs::remove_file(probe)
-    }) {
-        eprintln!("error: output folder {} is not writable: {e}", args.output_dir.display());
+    if let Err(e) = fxchain_host::outdir::check_folder(&args.output_dir, true) {
+        eprintln!("error: --output-dir: {e}");
         return exit::ENV;
     }
 
-    let registry = Arc::new(g.registry());
+    let registry = match g.registry_with_effects() {
+        Ok(r) => Arc::new(r),
+        Err(code) => return code,
+    };
     let chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
@@ -311,7 +310,12 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta} {msg}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {rate} eta {eta} {msg}")
+            .map(|s| {
+                s.with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", super::report::rate(state.per_sec()));
+                })
+            })
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // One line per image, each written out whole at once, so the records of finished images

@@ -52,7 +52,10 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let registry = Arc::new(g.registry());
+    let registry = match g.registry_with_effects() {
+        Ok(r) => Arc::new(r),
+        Err(code) => return code,
+    };
     let mut chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
@@ -132,16 +135,17 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
         });
         let s = frame.size();
         if args.json {
-            let mut v = serde_json::json!({
+            let mut v = report::json_doc(serde_json::json!({
                 "chain": args.chain.display().to_string(), "width": s.width, "height": s.height,
                 "threads": rayon::current_num_threads(), "iterations": args.iterations.max(1),
                 "median_ms": med.as_secs_f64() * 1e3, "min_ms": min.as_secs_f64() * 1e3,
                 "steady_state_allocations": steady_allocations, "pool_peak_bytes": pool.stats().peak_bytes,
                 "output_blake3": output_hash, "steps": ran,
-            });
+                "batch": null, "images_per_second": null,
+            }));
             if let Some(ips) = ips {
                 v["batch"] = serde_json::json!(args.batch);
-                v["images_per_second"] = serde_json::json!(ips);
+                v["images_per_second"] = report::json_f64(ips);
             }
             println!("{v}");
         } else {

@@ -16,6 +16,10 @@ pub enum ChainCommand {
     Check {
         /// The chain file.
         chain: PathBuf,
+        /// Print the result as JSON on stdout: every diagnostic with file, line, column, message
+        /// and help (docs/json.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Move step FROM to position TO (numbers from 1, or step ids); the file is rewritten in place.
     Move {
@@ -60,7 +64,7 @@ pub enum ChainCommand {
         #[arg(short, long = "input")]
         inputs: Vec<String>,
         /// Quality profile.
-        #[arg(long)]
+        #[arg(long, value_parser = super::QualityParser::plain())]
         quality: Option<String>,
         /// Print JSON.
         #[arg(long)]
@@ -81,7 +85,10 @@ fn edit(g: &Global, path: &std::path::Path, f: impl FnOnce(&str) -> Result<Strin
             return exit::USAGE;
         }
     };
-    let registry = g.registry();
+    let registry = match g.registry_with_effects() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let source = ChainSource::from_text(path.display().to_string(), new.clone());
     if let Err(e) = chain::validate(source, &registry, &[]) {
         eprintln!("error: the edited chain would not be valid; {} is unchanged:", path.display());
@@ -119,16 +126,35 @@ fn step_index(text: &str, sel: &str) -> Result<usize, chain::edit::EditError> {
 /// Runs a chain subcommand.
 pub fn run(g: &Global, cmd: ChainCommand) -> i32 {
     match cmd {
-        ChainCommand::Check { chain: path } => {
-            let registry = g.registry();
-            let source = match ChainSource::from_path(&path) {
-                Ok(s) => s,
-                Err(e) => {
-                    report::chain_error(&e);
-                    return exit::USAGE;
-                }
+        ChainCommand::Check { chain: path, json } => {
+            let registry = match g.registry_with_effects() {
+                Ok(r) => r,
+                Err(code) => return code,
             };
-            match chain::validate(source, &registry, &[]) {
+            let result = ChainSource::from_path(&path).and_then(|source| chain::validate(source, &registry, &[]));
+            if json {
+                let doc = match &result {
+                    Ok(c) => report::json_doc(serde_json::json!({
+                        "file": path.display().to_string(), "ok": true, "steps": c.steps.len(),
+                        "outputs": c.outputs.len(), "inputs": c.inputs, "diagnostics": [],
+                    })),
+                    Err(e) => {
+                        let mut diags: Vec<serde_json::Value> =
+                            e.diagnostics().iter().map(|d| report::diagnostic_json(d)).collect();
+                        if diags.is_empty() {
+                            // An unreadable file has no position.
+                            diags.push(serde_json::json!({"file": path.display().to_string(), "line": null, "column": null, "message": e.to_string(), "help": null}));
+                        }
+                        report::json_doc(serde_json::json!({
+                            "file": path.display().to_string(), "ok": false, "steps": null,
+                            "outputs": null, "inputs": null, "diagnostics": diags,
+                        }))
+                    }
+                };
+                println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+                return if result.is_ok() { exit::OK } else { exit::USAGE };
+            }
+            match result {
                 Ok(c) => {
                     if !g.quiet {
                         println!(
@@ -192,7 +218,10 @@ fn explain(
     json: bool,
 ) -> i32 {
     use fxchain_host::api::Size;
-    let registry = g.registry();
+    let registry = match g.registry_with_effects() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let c = match super::load_chain(path, &registry, &[]) {
         Ok(c) => c,
         Err(code) => return code,
@@ -250,43 +279,53 @@ fn explain(
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+        let doc = report::json_doc(serde_json::json!({
+            "file": path.display().to_string(),
+            "quality": quality.unwrap_or(c.quality).to_string(),
+            "precision": format!("{:?}", c.precision),
+            "optimize": c.optimize,
+            "steps": rows,
+        }));
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
         return exit::OK;
     }
     println!(
-        "{}: {} steps, quality {}, precision {:?}{}",
+        "{}: {} steps, quality profile: {}, precision: {:?}{}",
         path.display(),
         c.steps.len(),
         quality.unwrap_or(c.quality),
         c.precision,
         if c.optimize { ", optimized" } else { "" }
     );
-    println!(
-        "{:<14} {:<5} {:<26} {:<8} {:<26} {:<7} {:>11}  {:<13} inputs",
-        "step", "level", "runs", "tier", "library", "format", "size", "cache key"
-    );
+    let mut t =
+        report::table(&["step", "level", "runs", "tier", "library", "format", "size", "cache key", "inputs"], &[6]);
     for r in &rows {
         if let Some(why) = r.skipped {
-            println!("{:<14} {:<5} {:<26} {why}", r.step, r.level, r.effect);
+            t.add_row(vec![r.step.clone(), r.level.to_string(), r.effect.clone(), why.to_string()]);
             continue;
         }
-        println!(
-            "{:<14} {:<5} {:<26} {:<8} {:<26} {:<7} {:>11}  {:<13} {}{}{}",
-            r.step,
-            r.level,
-            r.runs,
-            r.tier,
-            r.library,
-            r.format,
+        t.add_row(vec![
+            r.step.clone(),
+            r.level.to_string(),
+            r.runs.clone(),
+            r.tier.to_string(),
+            r.library.clone(),
+            r.format.to_string(),
             format!("{}x{}", r.size.0, r.size.1),
-            r.cache_key.as_deref().map(|k| &k[..12]).unwrap_or("(not cached)"),
-            r.inputs.join(", "),
-            if r.fused_with_next { "  ─┐ fused with next" } else { "" },
-            match r.composed {
-                Some(form) => format!("  (composed: {form})"),
-                None => String::new(),
-            }
-        );
+            r.cache_key.as_deref().map(|k| k[..12].to_string()).unwrap_or_else(|| "(not cached)".into()),
+            format!(
+                "{}{}{}",
+                r.inputs.join(", "),
+                if r.fused_with_next { "  ─┐ fused with next" } else { "" },
+                match r.composed {
+                    Some(form) => format!("  (composed: {form})"),
+                    None => String::new(),
+                }
+            ),
+        ]);
+    }
+    for l in report::table_lines(&t, "") {
+        println!("{l}");
     }
     println!("Steps run one after another, each split into bands rendered in parallel; steps of the same level do not depend on each other.");
     exit::OK

@@ -14,7 +14,7 @@ pub struct RenderArgs {
     #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
     pub sets: Vec<String>,
     /// Quality profile: fast, balanced or quality (picks each effect's variant).
-    #[arg(long)]
+    #[arg(long, value_parser = super::QualityParser::with_encoder_hint())]
     pub quality: Option<String>,
     /// Run every step separately instead of fusing consecutive point steps.
     #[arg(long)]

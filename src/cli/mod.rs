@@ -1,8 +1,10 @@
 //! Command-line interface.
 
+mod apply;
 mod batch;
 mod bench;
 mod chain_cmd;
+mod color;
 mod job;
 mod plugin_exit;
 mod plugins;
@@ -10,6 +12,7 @@ mod replay;
 mod report;
 mod run;
 mod serve;
+mod shell_docs;
 mod watch;
 mod worker;
 
@@ -98,6 +101,10 @@ pub struct Global {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Colour in messages, logs and progress bars: auto (on a terminal, unless `NO_COLOR` is set),
+    /// always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: color::ColorChoice,
     /// Worker threads for bands and images (default: the number of cores).
     #[arg(long, global = true, env = "FXCHAIN_THREADS", value_name = "N", value_parser = parse_workers)]
     threads: Option<usize>,
@@ -147,6 +154,9 @@ pub struct Global {
 enum Command {
     /// Render a chain to image files.
     Run(run::RunArgs),
+    /// Apply effects named on the command line, without a chain file:
+    /// `fxchain apply blur.gaussian sigma=3 : color.invert -i in.png -o out.png`.
+    Apply(apply::ApplyArgs),
     /// List and describe the loaded effects.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
@@ -161,6 +171,13 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Re-render an output from its provenance record and compare.
     Replay(replay::ReplayArgs),
+    /// Print a shell completion script: `source <(fxchain completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fxchain man | man -l -`.
+    Man,
     /// Worker process of --isolate (started by fxchain itself).
     #[command(name = "__worker", hide = true)]
     Worker(worker::WorkerArgs),
@@ -234,8 +251,8 @@ impl Global {
         let registry = self.registry();
         if registry.all().next().is_none() {
             eprintln!(
-                "error: no effects are loaded (searched: {}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
-                registry.dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                "error: no effects are loaded ({}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
+                registry.searched()
             );
             return Err(exit::ENV);
         }
@@ -252,6 +269,10 @@ impl Global {
         let registry = Registry::load(&options);
         plugin_exit::remember_libraries(&registry);
         if !self.quiet {
+            for d in self.plugin_dirs.iter().filter(|d| !d.is_dir()) {
+                let what = if d.exists() { "is not a folder" } else { "does not exist" };
+                eprintln!("warning: --plugin-dir {}: {what}; no plugins are loaded from it", d.display());
+            }
             for e in registry.errors() {
                 eprintln!("warning: plugin not loaded: {e}");
             }
@@ -260,6 +281,73 @@ impl Global {
             }
         }
         registry
+    }
+}
+
+/// The values of `--quality`.
+#[derive(clap::ValueEnum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum QualityProfile {
+    /// The fastest variant of each effect.
+    Fast,
+    /// A fast variant close to the reference.
+    Balanced,
+    /// The reference implementation.
+    Quality,
+}
+
+/// Parses `--quality` as a [`QualityProfile`] (so `--help` and completions list the values) and gives
+/// back its name; a number gets a hint at the encoder's quality flag.
+#[derive(Clone)]
+pub struct QualityParser {
+    /// The flag that sets the encoder's quality, for the hint (`--jpeg-quality`).
+    encoder_flag: Option<&'static str>,
+}
+
+impl QualityParser {
+    /// For commands that write JPEGs (hint at `--jpeg-quality`).
+    pub fn with_encoder_hint() -> QualityParser {
+        QualityParser { encoder_flag: Some("--jpeg-quality") }
+    }
+    /// For commands that do not encode.
+    pub fn plain() -> QualityParser {
+        QualityParser { encoder_flag: None }
+    }
+}
+
+impl clap::builder::TypedValueParser for QualityParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        use clap::error::{ContextKind, ContextValue};
+        let inner = clap::builder::EnumValueParser::<QualityProfile>::new();
+        match inner.parse_ref(cmd, arg, value) {
+            Ok(q) => Ok(clap::ValueEnum::to_possible_value(&q).map(|p| p.get_name().to_string()).unwrap_or_default()),
+            Err(mut e) => {
+                let text = value.to_string_lossy();
+                if text.trim().parse::<f64>().is_ok() {
+                    let hint = match self.encoder_flag {
+                        Some(flag) => format!(
+                            "--quality picks the effects' variants; for the encoder's quality use `{flag} {}`",
+                            text.trim()
+                        ),
+                        None => "--quality picks the effects' variants, it is not a number".to_string(),
+                    };
+                    e.insert(ContextKind::Suggested, ContextValue::StyledStrs(vec![hint.into()]));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <QualityProfile as clap::ValueEnum>::value_variants().iter().filter_map(clap::ValueEnum::to_possible_value),
+        ))
     }
 }
 
@@ -288,10 +376,24 @@ pub fn load_chain(
     registry: &fxchain_host::Registry,
     overrides: &[fxchain_host::chain::Override],
 ) -> Result<fxchain_host::Chain, i32> {
-    let source = fxchain_host::ChainSource::from_path(path).map_err(|e| {
-        report::chain_error(&e);
-        exit::USAGE
-    })?;
+    load_chain_or(path, None, registry, overrides)
+}
+
+/// Validates `source` when given (a chain built from the command line), else reads the chain
+/// file at `path`; prints the errors.
+pub fn load_chain_or(
+    path: &std::path::Path,
+    source: Option<std::sync::Arc<fxchain_host::ChainSource>>,
+    registry: &fxchain_host::Registry,
+    overrides: &[fxchain_host::chain::Override],
+) -> Result<fxchain_host::Chain, i32> {
+    let source = match source {
+        Some(s) => s,
+        None => fxchain_host::ChainSource::from_path(path).map_err(|e| {
+            report::chain_error(&e);
+            exit::USAGE
+        })?,
+    };
     fxchain_host::chain::validate(source, registry, overrides).map_err(|e| {
         report::chain_error(&e);
         exit::USAGE
@@ -346,7 +448,11 @@ fn init_logging(g: &Global) -> Result<TraceGuard, String> {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(color::stderr())
+        .with_filter(filter);
     let (chrome, guard) = match &g.trace {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -372,13 +478,19 @@ fn init_engine(g: &Global) {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .color(color::clap_choice(color::from_args(&args)))
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { exit::USAGE } else { exit::OK };
         }
     };
+    color::init(cli.global.color);
     let guard = match init_logging(&cli.global) {
         Ok(g) => g,
         Err(e) => {
@@ -390,6 +502,7 @@ pub fn main() -> i32 {
     plugin_exit::install();
     let mut code = match cli.command {
         Command::Run(args) => run::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
         Command::Plugins(cmd) => plugins::run(&cli.global, cmd),
         Command::Chain(cmd) => chain_cmd::run(&cli.global, cmd),
         Command::Batch(args) => batch::run(&cli.global, args),
@@ -397,6 +510,8 @@ pub fn main() -> i32 {
         Command::Watch(args) => watch::run(&cli.global, args),
         Command::Replay(args) => replay::run(&cli.global, args),
         Command::Worker(args) => worker::run(&cli.global, args),
+        Command::Completions { shell } => shell_docs::completions(shell),
+        Command::Man => shell_docs::man(),
     };
     if let Some((guard, path, errors)) = guard {
         // Dropping the guard writes the rest of the trace and waits for its thread.

@@ -7,7 +7,7 @@ use fxchain_host::loader::{EffectInfo, ParamInfo};
 use fxchain_host::probe::{self, VariantReport};
 use serde_json::json;
 
-use super::{exit, Global};
+use super::{exit, report, Global};
 
 /// Plugin commands.
 #[derive(Subcommand, Debug)]
@@ -64,7 +64,8 @@ fn test_cases(registry: &fxchain_host::Registry, targets: &[String], json: bool)
     let reports: Vec<_> = chosen.iter().flat_map(|e| fxchain_host::contract::run_effect(registry, e)).collect();
     let failed = reports.iter().filter(|r| !r.passed).count();
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports).expect("json"));
+        let doc = report::json_doc(json!({"cases": reports, "passed": reports.len() - failed, "failed": failed}));
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         println!("{:<28} {:<22} {:<6} {:<17} detail", "effect", "case", "result", "hash");
         for r in &reports {
@@ -104,10 +105,13 @@ fn measure_text(m: &Option<Result<VariantReport, String>>) -> String {
 fn measure_json(m: &Option<Result<VariantReport, String>>) -> serde_json::Value {
     match m {
         Some(Ok(r)) => {
-            json!({"probe": [r.size.width, r.size.height], "speedup": r.speedup(), "psnr_db": if r.psnr.is_finite() { json!(r.psnr) } else { json!("inf") },
+            json!({"probe": [r.size.width, r.size.height], "speedup": report::json_f64(r.speedup()),
+            // Identical outputs have an infinite PSNR: null, with `identical` saying so.
+            "psnr_db": report::json_f64(r.psnr), "identical": r.psnr.is_infinite(), "error": null,
             "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3})
         }
-        Some(Err(e)) => json!({"error": e}),
+        Some(Err(e)) => json!({"probe": null, "speedup": null, "psnr_db": null, "identical": null, "error": e,
+            "reference_ms": null, "variant_ms": null}),
         None => serde_json::Value::Null,
     }
 }
@@ -115,7 +119,8 @@ fn measure_json(m: &Option<Result<VariantReport, String>>) -> serde_json::Value 
 /// Formats a parameter value the way chain files write it.
 pub fn value_text(p: &ParamInfo, v: &ParamValue) -> String {
     match v {
-        ParamValue::Float(x) => format!("{x:?}"),
+        // Float parameters are f32 in plugins: print the f32 (0.05, not 0.05000000074505806).
+        ParamValue::Float(x) => format!("{:?}", *x as f32),
         ParamValue::Int(i) => i.to_string(),
         ParamValue::Bool(b) => b.to_string(),
         ParamValue::Color(c) => {
@@ -135,17 +140,54 @@ pub fn value_text(p: &ParamInfo, v: &ParamValue) -> String {
 fn range_text(p: &ParamInfo) -> String {
     match p.kind {
         ParamKind::FLOAT | ParamKind::INT if p.min.is_finite() || p.max.is_finite() => {
-            format!("{}..={}", p.min, p.max)
+            format!("{}..={}", bound_text(p, p.min), bound_text(p, p.max))
         }
         ParamKind::ENUM => p.choices.join(" | "),
         _ => String::new(),
     }
 }
 
+/// A range bound as the parameter's type prints it: integers for int parameters, f32 for float
+/// ones, `inf` for no bound.
+fn bound_text(p: &ParamInfo, x: f64) -> String {
+    if !x.is_finite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    match p.kind {
+        ParamKind::INT => format!("{}", x as i64),
+        _ => format!("{}", x as f32),
+    }
+}
+
+/// A parameter value as typed JSON: numbers for float and int, booleans, strings for enums,
+/// text and colours (`"#rrggbb"` or `"#rrggbbaa"`).
+fn value_json(p: &ParamInfo, v: &ParamValue) -> serde_json::Value {
+    match v {
+        ParamValue::Float(x) => report::json_f32(*x),
+        ParamValue::Int(i) => json!(i),
+        ParamValue::Bool(b) => json!(b),
+        ParamValue::Color(_) | ParamValue::Enum(_) | ParamValue::Text(_) => {
+            json!(value_text(p, v).trim_matches('"'))
+        }
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A bound as typed JSON: an integer for int parameters, the f32 for float ones, null when
+/// unbounded or for other kinds.
+fn bound_json(p: &ParamInfo, x: f64) -> serde_json::Value {
+    match p.kind {
+        _ if !x.is_finite() => serde_json::Value::Null,
+        ParamKind::INT => json!(x as i64),
+        ParamKind::FLOAT => report::json_f32(x),
+        _ => serde_json::Value::Null,
+    }
+}
+
 fn param_json(p: &ParamInfo) -> serde_json::Value {
     json!({
-        "id": p.id, "type": p.kind.to_string(), "default": value_text(p, &p.default).trim_matches('"'),
-        "min": p.min.is_finite().then_some(p.min), "max": p.max.is_finite().then_some(p.max),
+        "id": p.id, "type": p.kind.to_string(), "default": value_json(p, &p.default),
+        "min": bound_json(p, p.min), "max": bound_json(p, p.max),
         "unit": p.unit, "choices": p.choices, "doc": p.doc,
     })
 }
@@ -163,7 +205,10 @@ fn effect_json(e: &EffectInfo) -> serde_json::Value {
 
 /// Runs a plugins subcommand.
 pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
-    let registry = g.registry();
+    let registry = match g.registry_with_effects() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     match cmd {
         PluginsCommand::Test { targets, json } => test_cases(&registry, &targets, json),
         PluginsCommand::List { json, probe_size } => {
@@ -172,42 +217,49 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
                     .all()
                     .map(|e| {
                         let mut v = effect_json(e);
-                        if e.variant_of.is_some() {
-                            v["measured"] = measure_json(&measure(&registry, e, probe_size));
-                        }
+                        // References are not measured: null, as for a variant with --probe-size 0.
+                        v["measured"] = match e.variant_of {
+                            Some(_) => measure_json(&measure(&registry, e, probe_size)),
+                            None => serde_json::Value::Null,
+                        };
                         v
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list).expect("json"));
+                let doc = report::json_doc(json!({
+                    "effects": list,
+                    "libraries": registry.libraries().len(),
+                    "searched": registry.dirs(),
+                }));
+                println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
                 return exit::OK;
             }
             let refs: Vec<_> = registry.references().collect();
-            println!("{:<28} {:<11} {:<7} {:<24} {:<26} summary", "effect", "kind", "access", "variants", "library");
+            let mut t = report::table(&["effect", "kind", "access", "variants", "library", "summary"], &[]);
             for e in &refs {
                 let variants: Vec<String> =
                     registry.variants_of(&e.id).iter().skip(1).map(|v| format!("{} ({})", v.tier, v.id)).collect();
-                println!(
-                    "{:<28} {:<11} {:<7} {:<24} {:<26} {}",
-                    e.id,
+                t.add_row(vec![
+                    e.id.clone(),
                     e.kind.to_string(),
                     e.access.to_string(),
                     if variants.is_empty() { "-".to_string() } else { variants.join(", ") },
                     format!("{} {}", e.library.name, e.library.version),
-                    e.summary
-                );
+                    e.summary.clone(),
+                ]);
+            }
+            for l in report::table_lines(&t, "") {
+                println!("{l}");
             }
             let variants: Vec<_> = registry.all().filter(|e| e.variant_of.is_some()).collect();
             if !variants.is_empty() {
                 println!("\nvariants (measured on a {probe_size}x{probe_size} probe, default parameters):");
+                let mut t = report::table(&["variant", "tier", "of", "measured"], &[]);
                 for v in variants {
                     let m = measure(&registry, v, probe_size);
-                    println!(
-                        "  {:<28} {:<9} of {:<24} {}",
-                        v.id,
-                        v.tier.to_string(),
-                        v.reference_id(),
-                        measure_text(&m)
-                    );
+                    t.add_row(vec![v.id.clone(), v.tier.to_string(), v.reference_id().to_string(), measure_text(&m)]);
+                }
+                for l in report::table_lines(&t, "  ") {
+                    println!("{l}");
                 }
             }
             println!(
@@ -231,7 +283,7 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             };
             let variants = registry.variants_of(e.reference_id());
             if json {
-                let mut v = effect_json(e);
+                let mut v = report::json_doc(effect_json(e));
                 v["variants"] = variants
                     .iter()
                     .map(|x| json!({"id": x.id, "tier": x.tier.to_string(), "measured": measure_json(&measure(&registry, x, probe_size))}))
@@ -270,16 +322,22 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
                 println!("  parameters: none");
             } else {
                 println!("  parameters:");
+                let mut t = report::table(&["id", "type", "default", "range", "doc"], &[]);
                 for p in &e.params {
-                    println!(
-                        "    {:<14} {:<7} default {:<12} {:<22} {}{}",
-                        p.id,
+                    t.add_row(vec![
+                        p.id.clone(),
                         p.kind.to_string(),
                         value_text(p, &p.default),
                         range_text(p),
-                        if p.unit.is_empty() { String::new() } else { format!("[{}] ", p.unit) },
-                        p.doc
-                    );
+                        format!(
+                            "{}{}",
+                            if p.unit.is_empty() { String::new() } else { format!("[{}] ", p.unit) },
+                            p.doc
+                        ),
+                    ]);
+                }
+                for l in report::table_lines(&t, "    ") {
+                    println!("{l}");
                 }
             }
             exit::OK

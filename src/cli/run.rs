@@ -16,6 +16,30 @@ use super::{exit, report, Global};
 pub struct RunArgs {
     /// The chain file (RON).
     chain: PathBuf,
+    /// The chain's text when it does not come from the file (`fxchain apply`).
+    #[arg(skip)]
+    source: Option<Arc<fxchain_host::ChainSource>>,
+    #[command(flatten)]
+    options: RunOptions,
+}
+
+impl RunArgs {
+    /// `run` on a chain given as text (`fxchain apply`), with these options.
+    pub fn from_source(source: Arc<fxchain_host::ChainSource>, options: RunOptions) -> RunArgs {
+        RunArgs { chain: PathBuf::from(&source.name), source: Some(source), options }
+    }
+}
+
+impl std::ops::Deref for RunArgs {
+    type Target = RunOptions;
+    fn deref(&self) -> &RunOptions {
+        &self.options
+    }
+}
+
+/// The options of `fxchain run` besides the chain (shared with `fxchain apply`).
+#[derive(Args, Debug)]
+pub struct RunOptions {
     /// Input image, as FILE or NAME=FILE for chains with several named inputs.
     #[arg(short, long = "input", value_name = "[NAME=]FILE")]
     inputs: Vec<String>,
@@ -98,7 +122,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(r) => Arc::new(r),
         Err(code) => return code,
     };
-    let chain = match super::load_chain(&args.chain, &registry, &overrides) {
+    let chain = match super::load_chain_or(&args.chain, args.source.clone(), &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -111,9 +135,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     };
     let mut destinations = Vec::new();
     for o in &outputs {
-        let dir = fxchain_host::pipeline::folder_of(o);
-        if !dir.is_dir() {
-            eprintln!("error: output folder {} does not exist", dir.display());
+        // Before anything is decoded or rendered: the folder exists and takes new files.
+        if let Err(e) = fxchain_host::outdir::check_folder(fxchain_host::pipeline::folder_of(o), false) {
+            eprintln!("error: {e}");
             return exit::ENV;
         }
         let format = match OutputFormat::from_path(o) {
@@ -130,6 +154,11 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     for (name, path) in parse_inputs(&args.inputs, &chain.inputs) {
         if outputs.iter().any(|o| same_file(o, &path)) {
             eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
+            return exit::USAGE;
+        }
+        // A missing input is bad usage (docs/operations.md); an unreadable one is failed work.
+        if matches!(path.try_exists(), Ok(false)) {
+            eprintln!("error: input file {} does not exist", path.display());
             return exit::USAGE;
         }
         inputs.push((name, JobInput::File(path)));
@@ -174,12 +203,12 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         report::metrics_table(&metrics.snapshot());
     }
     if let Some(path) = &args.metrics_json {
-        let doc = serde_json::json!({
+        let doc = report::json_doc(serde_json::json!({
             "effects": metrics.snapshot(),
             "pool": fxchain_host::pool::BufferPool::global().stats(),
             "wall_ms": started.elapsed().as_secs_f64() * 1e3,
             "streamed": result.streamed,
-        });
+        }));
         if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
             eprintln!("error: {}: cannot write metrics: {e}", path.display());
             return exit::FAILED;

@@ -102,6 +102,9 @@ pub(crate) fn write_output(r: &Rendered, output: &Path) -> Result<(), String> {
 
 /// Runs the command until interrupted.
 pub fn run(g: &Global, args: WatchArgs) -> i32 {
+    // Ctrl-C, SIGTERM and SIGHUP end a watch with the documented code. Outputs are replaced
+    // atomically, so stopping at any point leaves the last good output.
+    let _ = ctrlc::set_handler(|| std::process::exit(exit::INTERRUPTED));
     let (overrides, mut options) = match args.render.job_options(g) {
         Ok(o) => o,
         Err(code) => return code,

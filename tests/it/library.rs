@@ -218,3 +218,29 @@ fn missing_input_is_an_error_not_a_panic() {
     let err = fxchain_host::render(&chain, reg, &HashMap::new(), &RenderOptions::default()).unwrap_err();
     assert!(matches!(err, fxchain_host::RunError::MissingInput { ref name, .. } if name == "input"), "{err}");
 }
+
+/// `host/examples/embed.rs` builds and renders a chain on an in-memory image.
+#[test]
+fn the_embedding_example_builds_and_renders() {
+    let dir = crate::support::plugin_dir();
+    let root = crate::support::root();
+    let o = std::process::Command::new(crate::support::cargo())
+        .args(["run", "--offline", "-q", "-p", "fxchain-host", "--example", "embed", "--"])
+        .arg(dir)
+        .current_dir(&root)
+        .env("XDG_CACHE_HOME", tempfile::tempdir().unwrap().keep())
+        .output()
+        .expect("cargo run --example embed");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}\n{}", out, String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "input 64x48 first pixel [0, 0, 100, 255]");
+    // Inverted, then halved in width (height kept in proportion).
+    assert!(lines[1].starts_with("output 32x24 first pixel ["), "{out}");
+    let first: Vec<u8> =
+        lines[1].rsplit('[').next().unwrap().trim_end_matches(']').split(", ").map(|v| v.parse().unwrap()).collect();
+    assert!(first[0] >= 250 && first[1] >= 250, "{out}");
+    assert_eq!((first[2], first[3]), (155, 255), "{out}");
+    // Blue is 100 everywhere, inverted to 155; alpha stays opaque.
+    assert!(lines[2].ends_with("155.00 255.00"), "{out}");
+}

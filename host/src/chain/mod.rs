@@ -2,6 +2,7 @@
 
 mod diagnostic;
 pub mod edit;
+pub mod oneshot;
 pub mod syntax;
 mod validate;
 

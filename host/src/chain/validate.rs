@@ -193,7 +193,21 @@ fn find_step(file: &ChainFile, selector: &str) -> Result<usize, String> {
     }
 }
 
-/// Reads and validates a chain against `registry`, applying command-line `overrides`.
+/// Reads and validates a chain against `registry`, applying command-line `overrides`. Every
+/// problem is reported at once, each with its line and column.
+///
+/// ```
+/// use fxchain_host::{chain, ChainSource, Registry};
+/// let registry = Registry::default(); // no plugins: every effect is unknown
+/// let source = ChainSource::from_text("c.ron", "(steps: [\n  (effect: \"blur.gaussian\"),\n])");
+/// let err = chain::validate(source, &registry, &[]).unwrap_err();
+/// let d = &err.diagnostics()[0];
+/// assert_eq!(d.location(), "c.ron:2:12");
+/// assert_eq!(d.message, "unknown effect `blur.gaussian`");
+/// // A syntax error stops at its position.
+/// let err = chain::validate(ChainSource::from_text("c.ron", "(steps: ["), &registry, &[]).unwrap_err();
+/// assert!(err.diagnostics()[0].location().starts_with("c.ron:1:"));
+/// ```
 pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Override]) -> Result<Chain, ChainError> {
     let mut file = syntax::parse(&source.text).map_err(|(message, span)| {
         ChainError::Syntax(Box::new(ChainDiagnostic { message, span: Some(span), help: None, source: source.clone() }))
@@ -220,8 +234,14 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
         _ => Precision::U8,
     };
     let size = match file.size {
-        Some((w, h)) if w == 0 || h == 0 || w > 1 << 16 || h > 1 << 16 => {
-            plain.push(format!("size ({w}, {h}) is not usable: each side must be in 1..=65536"));
+        Some((w, h)) if w == 0 || h == 0 => {
+            plain.push(format!("size ({w}, {h}) is not usable: each side must be at least 1"));
+            None
+        }
+        // Generators render at this size: it obeys the limits of an input image.
+        Some((w, h)) if crate::io::ImageLimits::default().check(w, h).is_err() => {
+            let why = crate::io::ImageLimits::default().check(w, h).err().unwrap_or_default();
+            plain.push(format!("size ({w}, {h}) is too large for generated images: {why}"));
             None
         }
         s => s.map(|(w, h)| Size::new(w, h)),
@@ -255,7 +275,10 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             errors.push(
                 format!("unknown effect `{}`", effect.value),
                 effect.index,
-                registry.suggest(&effect.value).map(|s| format!("did you mean `{s}`?")),
+                Some(match registry.suggest(&effect.value) {
+                    Some(s) => format!("did you mean `{s}`? ({})", registry.searched()),
+                    None => registry.searched(),
+                }),
             );
             steps.push(placeholder(index, id, effect, chain_seed));
             continue;
