@@ -121,6 +121,8 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
                 "threads": rayon::current_num_threads(), "iterations": args.iterations.max(1),
                 "median_ms": med.as_secs_f64() * 1e3, "min_ms": min.as_secs_f64() * 1e3,
                 "steady_state_allocations": steady_allocations, "pool_peak_bytes": pool.stats().peak_bytes,
+                // The kernels' instruction-set level (`FXCHAIN_SIMD` forces one).
+                "simd": fxchain_host::api::simd::level().name(),
             });
             if let Some(ips) = ips {
                 v["batch"] = serde_json::json!(args.batch);
