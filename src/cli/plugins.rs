@@ -90,12 +90,19 @@ fn measure(registry: &fxchain_host::Registry, e: &EffectInfo, size: u32) -> Opti
     if size == 0 {
         return None;
     }
-    probe::compare_variant(registry, e, Size::new(size, size), 3).map(|r| r.map_err(|e| e.to_string()))
+    probe::measure_cached(registry, e, Size::new(size, size), 3, &probe::default_measure_dir())
+        .map(|r| r.map_err(|e| e.to_string()))
 }
 
 fn measure_text(m: &Option<Result<VariantReport, String>>) -> String {
     match m {
-        Some(Ok(r)) => format!("{:.1}x faster, PSNR {:.1} dB", r.speedup(), r.psnr),
+        Some(Ok(r)) => format!(
+            "{:.1}x faster, PSNR {:.1} dB on the {}{}",
+            r.speedup(),
+            r.psnr,
+            r.image,
+            if r.cached { " (cached for these libraries)" } else { "" }
+        ),
         Some(Err(e)) => format!("not measured: {e}"),
         None => String::new(),
     }
@@ -105,7 +112,8 @@ fn measure_json(m: &Option<Result<VariantReport, String>>) -> serde_json::Value 
     match m {
         Some(Ok(r)) => {
             json!({"probe": [r.size.width, r.size.height], "speedup": r.speedup(), "psnr_db": if r.psnr.is_finite() { json!(r.psnr) } else { json!("inf") },
-            "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3})
+            "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3,
+            "image": r.image, "psnr_channels": "rgb", "cached": r.cached})
         }
         Some(Err(e)) => json!({"error": e}),
         None => serde_json::Value::Null,

@@ -15,4 +15,5 @@ mod reload;
 mod robust;
 mod support;
 mod template;
+mod variants;
 mod watch;
