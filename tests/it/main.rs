@@ -13,6 +13,7 @@ mod golden;
 mod library;
 mod reload;
 mod robust;
+mod stream;
 mod support;
 mod template;
 mod variants;
