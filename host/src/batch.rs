@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fxchain_plugin_api::PixelFormat;
 use rayon::prelude::*;
 
-use crate::chain::{Chain, Precision};
+use crate::chain::Chain;
+use crate::error::ImageError;
 use crate::error::RunError;
-use crate::exec::{resolve_effect, RenderOptions};
-use crate::frame::Frame;
-use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
+use crate::exec::resolve_effect;
+use crate::io::OutputFormat;
+use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
 use crate::registry::Registry;
 
 /// One image of a batch.
@@ -134,15 +134,11 @@ pub struct BatchOptions {
     pub fail_fast: bool,
     /// Stop starting new images after this many failures.
     pub max_failures: Option<usize>,
-    /// Decoding limits.
-    pub limits: ImageLimits,
-    /// Rendering options.
-    pub render: RenderOptions,
     /// What to do about a plugin library that keeps failing.
     pub on_error: ErrorPolicy,
-    /// Render in worker processes instead (a plugin crash then fails only its image).
-    #[cfg(unix)]
-    pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
+    /// How each image is rendered: the options every command takes (quality, limits, deadline,
+    /// cache, isolation in worker processes, ...).
+    pub job: JobOptions,
 }
 
 /// Totals of a batch.
@@ -171,7 +167,7 @@ pub const DONE_FILE: &str = ".fxchain-done";
 pub fn fingerprint(chain: &Chain, registry: &Registry, options: &BatchOptions) -> String {
     let mut h = blake3::Hasher::new();
     h.update(chain.source.text.as_bytes());
-    let quality = options.render.quality.unwrap_or(chain.quality);
+    let quality = options.job.quality.unwrap_or(chain.quality);
     for step in &chain.steps {
         if let Some(info) = resolve_effect(registry, step, quality) {
             h.update(info.id.as_bytes());
@@ -239,13 +235,9 @@ pub fn run_batch(
 ) -> BatchSummary {
     let started = Instant::now();
     let print = fingerprint(chain, registry, options);
-    for dir in items.iter().filter_map(|i| i.output.parent()).collect::<HashSet<_>>() {
-        let n = crate::io::clean_stale_temps(dir);
-        if n > 0 {
-            tracing::info!("removed {n} stale temporary file(s) in {}", dir.display());
-        }
-    }
-    let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
+    let destinations: Vec<JobOutput> =
+        items.iter().map(|i| JobOutput::File { path: i.output.clone(), format: options.format }).collect();
+    crate::pipeline::clean_output_folders(&destinations);
     let input_name = chain.inputs.first().cloned().unwrap_or_else(|| "input".to_string());
     // Records of earlier runs, per output folder.
     let folders: HashSet<PathBuf> = items.iter().filter_map(|i| i.output.parent().map(Path::to_path_buf)).collect();
@@ -313,7 +305,7 @@ pub fn run_batch(
             if policy.action == OnError::Skip && !tripped.is_empty() {
                 report("skipped", None, Some(format!("{} (--on-error skip)", note("not run"))))
             } else {
-                match process(chain, registry, item, options, format, &input_name, &bypass) {
+                match process(chain, registry, item, options, &input_name, &bypass) {
                     Ok(()) if bypass.is_empty() => {
                         // Record completion after the atomic rename, so a killed batch redoes at
                         // most the images in flight.
@@ -354,13 +346,11 @@ pub fn run_batch(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn process(
     chain: &Chain,
     registry: &Arc<Registry>,
     item: &BatchItem,
     options: &BatchOptions,
-    format: PixelFormat,
     input_name: &str,
     bypass: &[usize],
 ) -> Result<(), Failure> {
@@ -371,45 +361,33 @@ fn process(
             RunError::Plugin { step, library, .. } => step_index(step).map(|i| (library.clone(), i)),
             _ => None,
         };
-        if matches!(e, RunError::Image(_)) {
-            Failure::new(Stage::Decode, e.to_string())
-        } else {
-            Failure { stage: Stage::Plugin, message: format!("{}: {e}", item.input.display()), plugin }
+        match e {
+            RunError::Image(ImageError::Write { .. }) => Failure::new(Stage::Write, e.to_string()),
+            RunError::Image(_) => Failure::new(Stage::Decode, e.to_string()),
+            e => Failure { stage: Stage::Plugin, message: format!("{}: {e}", item.input.display()), plugin },
         }
     };
-    let frame =
-        load_image(&item.input, format, options.limits).map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
-    #[cfg(unix)]
-    if let Some((pool, job)) = &options.isolate {
-        let inputs = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
-        let mut job = job.clone();
-        job.bypass = bypass.to_vec();
-        let outputs = pool.render(&job, &inputs, options.render.deadline).map_err(failed)?;
-        return write_output(item, &outputs[0], options);
-    }
-    let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
-    let bypassed;
-    let chain = if bypass.is_empty() {
-        chain
-    } else {
-        let mut c = chain.clone();
-        for &i in bypass {
-            if let Some(s) = c.steps.get_mut(i) {
-                s.enabled = false;
-            }
-        }
-        bypassed = c;
-        &bypassed
-    };
-    let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(failed)?;
-    write_output(item, &result.outputs[0], options)
-}
-
-fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions) -> Result<(), Failure> {
     if let Some(dir) = item.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Failure::new(Stage::Write, format!("{}: {e}", dir.display())))?;
     }
-    save_image(frame, &item.output, options.format).map_err(|e| Failure::new(Stage::Write, e.to_string()))
+    let mut chain = chain.clone();
+    for &i in bypass {
+        if let Some(s) = chain.steps.get_mut(i) {
+            s.enabled = false;
+        }
+    }
+    let mut job_options = options.job.clone();
+    #[cfg(unix)]
+    if let Some((_, job)) = &mut job_options.isolate {
+        job.bypass = bypass.to_vec();
+    }
+    let job = Job {
+        chain,
+        inputs: vec![(input_name.to_string(), JobInput::File(item.input.clone()))],
+        outputs: vec![JobOutput::File { path: item.output.clone(), format: options.format }],
+        options: job_options,
+    };
+    crate::pipeline::run(job, registry).map(|_| ()).map_err(failed)
 }
 
 /// A rate for summaries: images per second.

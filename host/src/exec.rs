@@ -93,6 +93,9 @@ pub struct StepReport {
     pub cached: bool,
     /// Rendered in one band pass with the neighbouring point steps.
     pub fused: bool,
+    /// The result cache's key of this step's result (hex), when a cache was used and the step
+    /// is cacheable: the key `chain explain` shows.
+    pub cache_key: Option<String>,
 }
 
 /// The result of a render.
@@ -448,6 +451,56 @@ pub fn render_fused(
     Ok(out)
 }
 
+/// The cache key of every needed step (`None` for steps that are not cacheable: effects that are
+/// not deterministic, and what reads them), from the keys of the chain's inputs. `chain explain`
+/// and the executor both use this one function, so both report the same keys.
+pub fn node_keys(
+    chain: &Chain,
+    needed: &[bool],
+    nodes: &[Option<(Arc<EffectInfo>, PixelFormat)>],
+    gen_size: Size,
+    inputs: &HashMap<String, Key>,
+) -> Vec<Option<Key>> {
+    let mut keys: Vec<Option<Key>> = vec![None; chain.steps.len()];
+    for (i, step) in chain.steps.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        let mut ins = Vec::new();
+        let mut known = true;
+        for s in &step.inputs {
+            match s {
+                Source::Input(name) => match inputs.get(name) {
+                    Some(k) => ins.push(*k),
+                    None => known = false,
+                },
+                Source::Step(j) => match keys[*j] {
+                    Some(k) => ins.push(k),
+                    None => known = false,
+                },
+            }
+        }
+        keys[i] = match &nodes[i] {
+            _ if !known => None,
+            None => ins.first().copied(),
+            Some((info, format)) if info.deterministic => Some(node_key(step, info, *format, gen_size, &ins)),
+            Some(_) => None,
+        };
+    }
+    keys
+}
+
+/// A key as hexadecimal text.
+pub fn hex(key: Key) -> String {
+    blake3::Hash::from(key).to_hex().to_string()
+}
+
+/// The key a chain input gets when only its name and size are known (`chain explain` without the
+/// file): results computed from it are never looked up under it.
+pub fn input_key_from_size(name: &str, size: Size) -> Key {
+    *blake3::hash(format!("input {name} {}x{}", size.width, size.height).as_bytes()).as_bytes()
+}
+
 /// The cache key of a step from its effect, parameters and the keys of its inputs.
 fn node_key(step: &Step, info: &EffectInfo, format: PixelFormat, gen_size: Size, inputs: &[Key]) -> Key {
     let mut h = blake3::Hasher::new();
@@ -586,30 +639,12 @@ pub fn render(
 
     // Cache keys, from the inputs' pixels and upstream keys.
     let cache = options.cache.as_ref();
-    let mut keys: Vec<Option<Key>> = vec![None; n];
-    let mut input_keys: HashMap<&str, Key> = HashMap::new();
-    if cache.is_some() {
-        for (i, step) in chain.steps.iter().enumerate() {
-            if !needed[i] {
-                continue;
-            }
-            let mut ins = Vec::new();
-            for s in &step.inputs {
-                match s {
-                    Source::Input(name) => {
-                        let k = *input_keys.entry(name.as_str()).or_insert_with(|| inputs[name].content_hash());
-                        ins.push(k);
-                    }
-                    Source::Step(j) => ins.push(keys[*j].unwrap_or([0; 32])),
-                }
-            }
-            keys[i] = match &plan[i] {
-                None => ins.first().copied(),
-                Some((info, format)) if info.deterministic => Some(node_key(step, info, *format, gen_size, &ins)),
-                Some(_) => None,
-            };
-        }
-    }
+    let keys: Vec<Option<Key>> = if cache.is_some() {
+        let input_keys: HashMap<String, Key> = inputs.iter().map(|(k, f)| (k.clone(), f.content_hash())).collect();
+        node_keys(chain, &needed, &plan, gen_size, &input_keys)
+    } else {
+        vec![None; n]
+    };
 
     let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
     let mut reports = Vec::new();
@@ -661,6 +696,7 @@ pub fn render(
                 skipped: true,
                 cached: false,
                 fused: false,
+                cache_key: keys[i].map(hex),
             });
             results[i] = Some(first);
             continue;
@@ -684,6 +720,7 @@ pub fn render(
                         skipped: false,
                         cached: true,
                         fused: members.len() > 1,
+                        cache_key: keys[m].map(hex),
                     });
                 }
                 results[i] = Some(frame);
@@ -718,6 +755,7 @@ pub fn render(
                 skipped: false,
                 cached: false,
                 fused: members.len() > 1,
+                cache_key: keys[m].map(hex),
             });
         }
         tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");

@@ -47,6 +47,9 @@ pub struct Job {
     /// Steps (0-based) to disable: `batch --on-error bypass`.
     #[serde(default)]
     pub bypass: Vec<usize>,
+    /// Reorder steps where the chain allows it (`None`: as the chain says).
+    #[serde(default)]
+    pub optimize: Option<bool>,
 }
 
 /// A frame's place in the shared-memory file.

@@ -2,8 +2,9 @@
 //!
 //! The flow, top-down: [`registry`] finds and loads plugin libraries (through [`loader`]),
 //! [`chain`] reads and validates a RON chain file against the registry, [`exec`] renders it on
-//! [`frame`]s, and [`io`] decodes inputs and writes outputs atomically. [`run`] is the entry point
-//! for rendering a chain on in-memory frames the way the commands do.
+//! [`frame`]s whole or [`stream`]s it in strips, and [`io`] decodes inputs and writes outputs
+//! atomically. [`pipeline`] is the one entry point every command uses: a job (chain, inputs,
+//! outputs, options) in, files or frames out.
 #![deny(missing_docs)]
 
 pub mod batch;
@@ -18,6 +19,7 @@ pub mod io;
 pub mod isolate;
 pub mod loader;
 pub mod metrics;
+pub mod pipeline;
 pub mod plan;
 pub mod pool;
 pub mod probe;

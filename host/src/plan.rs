@@ -39,7 +39,8 @@ pub struct PlanRow {
     pub composed: Option<&'static str>,
     /// Depth in the graph: nodes of the same depth do not depend on each other.
     pub level: usize,
-    /// Cacheable (deterministic effect), with the structural part of its cache key.
+    /// The result cache's key of this node (hex), when it is cacheable: the key the executor
+    /// uses and reports.
     pub cache_key: Option<String>,
     /// Not needed by any output, or disabled.
     pub skipped: Option<&'static str>,
@@ -114,17 +115,29 @@ fn node_facts(
     Ok(out)
 }
 
-/// The plan of `chain` for inputs of the given sizes.
+/// The plan of `chain` for inputs of the given sizes. `input_keys` are the content keys of the
+/// inputs whose pixels are known (see [`Frame::content_hash`](crate::Frame::content_hash)); the
+/// others are keyed by name and size, so the keys shown are the executor's exactly when every
+/// input's pixels are given.
 pub fn explain(
     chain: &Chain,
     registry: &Registry,
     inputs: &HashMap<String, Size>,
+    input_keys: &HashMap<String, crate::cache::Key>,
     quality: Option<Tier>,
     fuse: bool,
 ) -> Result<Vec<PlanRow>, RunError> {
     let quality = quality.unwrap_or(chain.quality);
     let plan = Plan::new(chain, registry, quality, preferred(chain), fuse)?;
-    let facts = node_facts(chain, registry, inputs, quality, Size::new(512, 512))?;
+    let default_size = Size::new(512, 512);
+    let facts = node_facts(chain, registry, inputs, quality, default_size)?;
+    let gen_size =
+        chain.size.or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).copied()).unwrap_or(default_size);
+    let mut all_keys = input_keys.clone();
+    for (name, size) in inputs {
+        all_keys.entry(name.clone()).or_insert_with(|| crate::exec::input_key_from_size(name, *size));
+    }
+    let keys = crate::exec::node_keys(chain, &plan.needed, &plan.nodes, gen_size, &all_keys);
     let mut level = vec![0usize; chain.steps.len()];
     let mut rows = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
@@ -148,23 +161,16 @@ pub fn explain(
         } else {
             None
         };
-        let (runs, tier, library, access, format, key) = match &plan.nodes[i] {
-            Some((info, format)) => {
-                let mut h = blake3::Hasher::new();
-                h.update(info.id.as_bytes());
-                h.update(info.library.content_hash.as_bytes());
-                h.update(format!("{:?}", step.params).as_bytes());
-                h.update(&step.seed.to_le_bytes());
-                (
-                    info.id.clone(),
-                    info.tier.to_string(),
-                    format!("{} {} gen {}", info.library.name, info.library.version, info.library.generation),
-                    info.access.to_string(),
-                    format.to_string(),
-                    info.deterministic.then(|| h.finalize().to_hex()[..12].to_string()),
-                )
-            }
-            None => (step.effect.clone(), "-".into(), "-".into(), "-".into(), "-".into(), None),
+        let key = keys[i].map(crate::exec::hex);
+        let (runs, tier, library, access, format) = match &plan.nodes[i] {
+            Some((info, format)) => (
+                info.id.clone(),
+                info.tier.to_string(),
+                format!("{} {} gen {}", info.library.name, info.library.version, info.library.generation),
+                info.access.to_string(),
+                format.to_string(),
+            ),
+            None => (step.effect.clone(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
         rows.push(PlanRow {
             step: step.label(),

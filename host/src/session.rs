@@ -11,9 +11,10 @@ use fxchain_plugin_api::{PixelFormat, Size, Tier};
 
 use crate::cache::ResultCache;
 use crate::chain::{self, Chain, ChainError, Override, Precision};
-use crate::io::{fit_within, load_image, ImageLimits};
+use crate::io::{fit_within, load_image};
+use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
 use crate::reload::LiveRegistry;
-use crate::{ChainSource, Frame, Registry, RenderOptions};
+use crate::{ChainSource, Frame, Registry};
 
 /// How much of the image a render computes: a quick look or the real thing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -152,33 +153,27 @@ pub struct Session {
     live: Arc<LiveRegistry>,
     chain_path: PathBuf,
     inputs: Vec<(String, PathBuf)>,
-    limits: ImageLimits,
-    cache: Arc<ResultCache>,
-    band_rows: Option<u32>,
+    /// Overrides of the command line, under the page's.
+    overrides: Vec<Override>,
+    /// Options of the command line: quality, deadline, limits, fusion, optimizer.
+    options: JobOptions,
     state: Mutex<State>,
     inputs_version: std::sync::atomic::AtomicU64,
 }
 
 impl Session {
-    /// A session over `chain_path` with named `inputs`; intermediate results are kept in `cache`.
+    /// A session over `chain_path` with named `inputs`, rendered with `options` (the command
+    /// line's; `options.cache` keeps intermediate results, one is made when it has none) and the
+    /// command line's `overrides` (the page's overrides apply after them).
     pub fn new(
         live: Arc<LiveRegistry>,
         chain_path: PathBuf,
         inputs: Vec<(String, PathBuf)>,
-        limits: ImageLimits,
-        cache: Arc<ResultCache>,
-        band_rows: Option<u32>,
+        overrides: Vec<Override>,
+        mut options: JobOptions,
     ) -> Session {
-        Session {
-            live,
-            chain_path,
-            inputs,
-            limits,
-            cache,
-            band_rows,
-            state: Mutex::default(),
-            inputs_version: 0.into(),
-        }
+        options.cache.get_or_insert_with(|| ResultCache::new(512 << 20, None));
+        Session { live, chain_path, inputs, overrides, options, state: Mutex::default(), inputs_version: 0.into() }
     }
 
     /// The chain file.
@@ -193,7 +188,7 @@ impl Session {
 
     /// The result cache.
     pub fn cache(&self) -> &Arc<ResultCache> {
-        &self.cache
+        self.options.cache.as_ref().expect("a session has a cache")
     }
 
     /// Forgets the decoded inputs (a file changed).
@@ -217,7 +212,8 @@ impl Session {
     pub fn validate(&self, overrides: &[Override]) -> Result<(Chain, Arc<Registry>), SessionError> {
         let registry = self.live.snapshot();
         let source = ChainSource::from_path(&self.chain_path).map_err(SessionError::Chain)?;
-        let chain = chain::validate(source, &registry, overrides).map_err(SessionError::Chain)?;
+        let all: Vec<Override> = self.overrides.iter().chain(overrides).cloned().collect();
+        let chain = chain::validate(source, &registry, &all).map_err(SessionError::Chain)?;
         Ok((chain, registry))
     }
 
@@ -232,7 +228,8 @@ impl Session {
                 let format = if f32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
                 let mut frames = HashMap::new();
                 for (name, path) in &self.inputs {
-                    let f = load_image(path, format, self.limits).map_err(|e| SessionError::Render(e.to_string()))?;
+                    let f = load_image(path, format, self.options.limits)
+                        .map_err(|e| SessionError::Render(e.to_string()))?;
                     frames.insert(name.clone(), Arc::new(f));
                 }
                 state.frames.insert((f32, None), frames.clone());
@@ -266,20 +263,25 @@ impl Session {
         if let Some(max) = max {
             chain.size = chain.size.map(|s| fit_size(s, max.max(1)));
         }
-        let quality = request.mode.quality();
-        if chain.optimize {
-            let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-            chain = crate::plan::optimize(&chain, &registry, &sizes, quality)
-                .map_err(|e| SessionError::Render(e.to_string()))?;
-        }
-        let options =
-            RenderOptions { quality, band_rows: self.band_rows, cache: Some(self.cache.clone()), ..Default::default() };
+        // The page's mode picks the quality of quick previews; a full render uses the command
+        // line's (or the chain's).
+        let options = JobOptions { quality: request.mode.quality().or(self.options.quality), ..self.options.clone() };
+        let job = Job {
+            inputs: frames.iter().map(|(k, f)| (k.clone(), JobInput::Frame(f.clone()))).collect(),
+            outputs: vec![JobOutput::Memory; chain.outputs.len()],
+            chain,
+            options,
+        };
         let started = Instant::now();
-        let result =
-            crate::render(&chain, &registry, &frames, &options).map_err(|e| SessionError::Render(e.to_string()))?;
+        let result = crate::pipeline::run(job, &registry).map_err(|e| SessionError::Render(e.to_string()))?;
+        let chain = result.chain;
         let took = started.elapsed();
-        let image =
-            result.outputs.first().cloned().ok_or_else(|| SessionError::Render("the chain has no output".into()))?;
+        let image = result
+            .frames
+            .first()
+            .cloned()
+            .flatten()
+            .ok_or_else(|| SessionError::Render("the chain has no output".into()))?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let steps = result
             .steps

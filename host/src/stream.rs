@@ -447,8 +447,9 @@ pub fn stream(
             s.sources.iter().map(|x| x.actual).collect::<Vec<_>>(),
             s.nodes.iter().map(|n| n.actual).collect::<Vec<_>>(),
         );
-        let (reports, release) = s.finish(ro);
-        let held = result?;
+        let held = result.as_ref().is_ok_and(|h| *h);
+        let (reports, release) = s.finish(ro, held);
+        result?;
         if let Some(e) = release {
             return Err(e);
         }
@@ -475,7 +476,7 @@ pub fn stream(
 
 impl Streamer<'_> {
     /// Releases every op inside its guard (whatever happened) and reports each step.
-    fn finish(&mut self, ro: &RenderOptions) -> (Vec<StepReport>, Option<RunError>) {
+    fn finish(&mut self, ro: &RenderOptions, record: bool) -> (Vec<StepReport>, Option<RunError>) {
         let chain = self.chain;
         let mut release_error = None;
         let mut reports = Vec::new();
@@ -490,7 +491,7 @@ impl Streamer<'_> {
                 if let Err(e) = op.release() {
                     release_error.get_or_insert(plugin_error(step, &info, e));
                 }
-                if let Some(m) = &ro.metrics {
+                if let Some(m) = ro.metrics.as_ref().filter(|_| record) {
                     m.record(&info.id, size.pixels(), time / n, steps.len() > 1);
                 }
                 reports.push((
@@ -505,6 +506,7 @@ impl Streamer<'_> {
                         skipped: false,
                         cached: false,
                         fused: steps.len() > 1,
+                        cache_key: None,
                     },
                 ));
             }
@@ -523,6 +525,7 @@ impl Streamer<'_> {
                         skipped: true,
                         cached: false,
                         fused: false,
+                        cache_key: None,
                     },
                 ));
             }
@@ -712,6 +715,8 @@ impl Streamer<'_> {
                 Up::Node(m) => self.nodes[m].marks[slot] = rows.start,
             }
         }
+        let first = &self.chain.steps[self.nodes[n].steps[0]];
+        let _span = tracing::info_span!("step", step = %first.label(), effect = %first.effect).entered();
         let started = Instant::now();
         let keep = self.nodes[n].marks.iter().copied().min().unwrap_or(0);
         let strip = self.strip;

@@ -9,9 +9,9 @@ use std::time::Instant;
 use clap::Args;
 use fxchain_host::batch::{self, BatchItem, BatchOptions, ItemReport};
 use fxchain_host::io::OutputFormat;
-use fxchain_host::RenderOptions;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::job::RenderArgs;
 use super::{exit, Global};
 
 /// Arguments of `fxchain batch`.
@@ -67,12 +67,8 @@ pub struct BatchArgs {
     /// (JOB_COMPLETION_INDEX/FXCHAIN_SHARD_COUNT).
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
-    /// Override a parameter: STEP.PARAM=VALUE.
-    #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
-    sets: Vec<String>,
-    /// Quality profile: fast, balanced or quality.
-    #[arg(long)]
-    quality: Option<String>,
+    #[command(flatten)]
+    render: RenderArgs,
     /// Print the buffer pool's counters at the end.
     #[arg(long)]
     pool_stats: bool,
@@ -198,12 +194,8 @@ fn slurm_shard(
 /// Runs the command.
 pub fn run(g: &Global, args: BatchArgs) -> i32 {
     let started = Instant::now();
-    let overrides = match super::parse_overrides(&args.sets) {
+    let (overrides, mut job_options) = match args.render.job_options(g) {
         Ok(o) => o,
-        Err(code) => return code,
-    };
-    let quality = match super::parse_quality(args.quality.as_deref()) {
-        Ok(q) => q,
         Err(code) => return code,
     };
     let shard = match parse_shard(args.shard.as_deref()) {
@@ -340,32 +332,17 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             return exit::ENV;
         }
     };
-    let job = fxchain_host::isolate::Job {
-        chain_name: chain.source.name.clone(),
-        chain_text: chain.source.text.clone(),
-        sets: args.sets.clone(),
-        quality: args.quality.clone(),
-        band_rows: g.band_rows,
-        fuse: true,
-        size: None,
-        bypass: Vec::new(),
-    };
+    job_options.isolate = workers.map(|w| (w, args.render.isolate_job(g, &chain)));
+    job_options.cache =
+        (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None));
     let options = BatchOptions {
-        isolate: workers.map(|w| (w, job)),
         on_error: args.on_error,
         format,
         overwrite: args.overwrite,
         resume: args.resume,
         fail_fast: args.fail_fast,
         max_failures: args.max_failures,
-        limits: g.limits(),
-        render: RenderOptions {
-            quality,
-            band_rows: g.band_rows,
-            deadline: g.deadline(),
-            cache: (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None)),
-            ..Default::default()
-        },
+        job: job_options,
     };
     let quiet = g.quiet;
     let report_error: Mutex<Option<std::io::Error>> = Mutex::new(None);

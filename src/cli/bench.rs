@@ -10,9 +10,11 @@ use clap::Args;
 use fxchain_host::api::{PixelFormat, Size};
 use fxchain_host::chain::Precision;
 use fxchain_host::io::load_image;
-use fxchain_host::{Frame, RenderOptions};
+use fxchain_host::pipeline::{Job, JobInput, JobOutput};
+use fxchain_host::Frame;
 use rayon::prelude::*;
 
+use super::job::RenderArgs;
 use super::{exit, report, Global};
 
 /// Arguments of `fxchain bench`.
@@ -32,9 +34,8 @@ pub struct BenchArgs {
     /// Use this image instead of generated inputs (its own size).
     #[arg(long)]
     input: Option<PathBuf>,
-    /// Quality profile.
-    #[arg(long)]
-    quality: Option<String>,
+    #[command(flatten)]
+    render: RenderArgs,
     /// One JSON object per line and size.
     #[arg(long)]
     json: bool,
@@ -47,13 +48,13 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// Runs the command.
 pub fn run(g: &Global, args: BenchArgs) -> i32 {
-    let registry = g.registry();
-    let mut chain = match super::load_chain(&args.chain, &registry, &[]) {
-        Ok(c) => c,
+    let (overrides, options) = match args.render.job_options(g) {
+        Ok(o) => o,
         Err(code) => return code,
     };
-    let quality = match super::parse_quality(args.quality.as_deref()) {
-        Ok(q) => q,
+    let registry = Arc::new(g.registry());
+    let mut chain = match super::load_chain(&args.chain, &registry, &overrides) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
@@ -77,7 +78,6 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
             return exit::USAGE;
         }
     }
-    let options = RenderOptions { quality, band_rows: g.band_rows, ..Default::default() };
     for size in sizes {
         let frame = match inputs_for(size) {
             Ok(f) => f,
@@ -90,11 +90,27 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
         if chain.inputs.is_empty() {
             chain.size = Some(frame.size());
         }
-        let once = || fxchain_host::render(&chain, &registry, &map, &options);
-        if let Err(e) = once() {
-            eprintln!("error: {e}");
-            return exit::FAILED;
-        }
+        let once = || {
+            let job = Job {
+                chain: chain.clone(),
+                inputs: map.iter().map(|(k, f)| (k.clone(), JobInput::Frame(f.clone()))).collect(),
+                outputs: vec![JobOutput::Memory; chain.outputs.len()],
+                options: options.clone(),
+            };
+            fxchain_host::pipeline::run(job, &registry)
+        };
+        // The first run's output and the steps as run (after the optimizer), for checking that
+        // the benchmark renders what `run` renders.
+        let (output_hash, ran) = match once() {
+            Ok(r) => (
+                r.frames.first().cloned().flatten().map(|f| blake3::hash(&f.to_rgba8_vec()).to_hex().to_string()),
+                r.chain.steps.iter().map(|s| s.effect.clone()).collect::<Vec<_>>(),
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        };
         let pool = fxchain_host::pool::BufferPool::global();
         let before = pool.stats();
         let mut times = Vec::with_capacity(args.iterations);
@@ -121,6 +137,7 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
                 "threads": rayon::current_num_threads(), "iterations": args.iterations.max(1),
                 "median_ms": med.as_secs_f64() * 1e3, "min_ms": min.as_secs_f64() * 1e3,
                 "steady_state_allocations": steady_allocations, "pool_peak_bytes": pool.stats().peak_bytes,
+                "output_blake3": output_hash, "steps": ran,
                 // The kernels' instruction-set level (`FXCHAIN_SIMD` forces one).
                 "simd": fxchain_host::api::simd::level().name(),
             });

@@ -212,21 +212,21 @@ fn explain(
         return exit::USAGE;
     }
     let mut sizes: HashMap<String, Size> = c.inputs.iter().map(|n| (n.clone(), Size::new(w, h))).collect();
+    // With the input files, explain shows the executor's cache keys (they depend on the pixels).
+    let mut keys: HashMap<String, fxchain_host::cache::Key> = HashMap::new();
     for i in inputs {
         let (name, file) = match i.split_once('=') {
             Some((n, f)) => (n.to_string(), f.to_string()),
             None => (c.inputs.first().cloned().unwrap_or_else(|| "input".into()), i.clone()),
         };
-        match image::image_dimensions(&file) {
-            Ok((w, h)) => {
-                if let Err(e) = limits.check(w, h) {
-                    eprintln!("error: {file}: {e}; it would be refused as an input");
-                    return exit::FAILED;
-                }
-                sizes.insert(name, Size::new(w, h));
+        let format = fxchain_host::pipeline::input_format(&c);
+        match fxchain_host::io::load_image(std::path::Path::new(&file), format, limits) {
+            Ok(f) => {
+                sizes.insert(name.clone(), f.size());
+                keys.insert(name, f.content_hash());
             }
             Err(e) => {
-                eprintln!("error: {file}: {e}");
+                eprintln!("error: {e}; it would be refused as an input");
                 return exit::FAILED;
             }
         }
@@ -242,7 +242,7 @@ fn explain(
     } else {
         c
     };
-    let rows = match fxchain_host::plan::explain(&c, &registry, &sizes, quality, true) {
+    let rows = match fxchain_host::plan::explain(&c, &registry, &sizes, &keys, quality, true) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -279,7 +279,7 @@ fn explain(
             r.library,
             r.format,
             format!("{}x{}", r.size.0, r.size.1),
-            r.cache_key.as_deref().unwrap_or("(not cached)"),
+            r.cache_key.as_deref().map(|k| &k[..12]).unwrap_or("(not cached)"),
             r.inputs.join(", "),
             if r.fused_with_next { "  ─┐ fused with next" } else { "" },
             match r.composed {

@@ -3,6 +3,7 @@
 mod batch;
 mod bench;
 mod chain_cmd;
+mod job;
 mod plugin_exit;
 mod plugins;
 mod report;
@@ -222,6 +223,20 @@ impl Global {
         args.extend(["-q".into(), "--threads".into(), threads.max(1).to_string().into()]);
         args.extend(["--pool-mb".into(), self.pool_mb.to_string().into()]);
         Ok(Some(std::sync::Arc::new(fxchain_host::isolate::WorkerPool::new(exe, args, registry.clone()))))
+    }
+
+    /// [`Global::registry`], or exit code [`exit::ENV`] (with a message saying where plugins
+    /// were searched) when no effect is loaded.
+    pub fn registry_with_effects(&self) -> Result<Registry, i32> {
+        let registry = self.registry();
+        if registry.all().next().is_none() {
+            eprintln!(
+                "error: no effects are loaded (searched: {}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
+                registry.dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+            return Err(exit::ENV);
+        }
+        Ok(registry)
     }
 
     /// Loads the registry and reports libraries that failed, as warnings.

@@ -86,3 +86,26 @@ pub fn resident_bytes() -> Option<u64> {
 pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
 }
+
+/// One line per step of a render: label, effect, generation, size, format, time.
+pub fn step_rows(steps: &[fxchain_host::exec::StepReport]) {
+    for s in steps {
+        if s.skipped {
+            eprintln!("  {:<28} {:<26} skipped", s.label, s.effect);
+        } else if s.cached {
+            eprintln!("  {:<28} {:<26} cached", s.label, s.effect);
+        } else {
+            eprintln!(
+                "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}{}",
+                s.label,
+                s.effect,
+                s.generation,
+                s.size.width,
+                s.size.height,
+                s.format.to_string(),
+                ms(s.time),
+                if s.fused { "  fused" } else { "" }
+            );
+        }
+    }
+}

@@ -1,16 +1,14 @@
 //! `fxchain run`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use fxchain_host::api::PixelFormat;
-use fxchain_host::chain::Precision;
-use fxchain_host::io::{load_image, save_image, OutputFormat};
-use fxchain_host::{Frame, RenderOptions};
+use fxchain_host::io::OutputFormat;
+use fxchain_host::pipeline::{Job, JobInput, JobOutput};
 
+use super::job::RenderArgs;
 use super::{exit, report, Global};
 
 /// Arguments of `fxchain run`.
@@ -25,12 +23,8 @@ pub struct RunArgs {
     /// several outputs, or give a folder ending in `/`.
     #[arg(short, long = "output", value_name = "FILE", required = true)]
     outputs: Vec<PathBuf>,
-    /// Override a parameter: STEP.PARAM=VALUE (STEP is a step id, effect id or number).
-    #[arg(long = "set", value_name = "STEP.PARAM=VALUE")]
-    sets: Vec<String>,
-    /// Quality profile: fast, balanced or quality (picks each effect's variant).
-    #[arg(long)]
-    quality: Option<String>,
+    #[command(flatten)]
+    render: RenderArgs,
     /// JPEG quality 1..=100.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
     jpeg_quality: u8,
@@ -40,16 +34,13 @@ pub struct RunArgs {
     /// Write the per-effect figures and pool counters as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     metrics_json: Option<PathBuf>,
-    /// Run every step separately instead of fusing consecutive point steps.
-    #[arg(long)]
-    no_fuse: bool,
     /// Quick look: scale inputs (and the generator size) down to fit MAXDIM pixels first.
     /// Parameters in pixels (blur sigma, offsets) are not scaled.
     #[arg(long, value_name = "MAXDIM")]
     preview: Option<u32>,
 }
 
-fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
+fn parse_inputs(args: &[String], names: &[String]) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     let mut positional = names.iter();
     for a in args {
@@ -63,7 +54,7 @@ fn parse_inputs(args: &[String], names: &[String]) -> Result<Vec<(String, PathBu
             }
         }
     }
-    Ok(out)
+    out
 }
 
 fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<PathBuf>, String> {
@@ -97,25 +88,59 @@ fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<
 /// Runs the command; returns the exit code.
 pub fn run(g: &Global, args: RunArgs) -> i32 {
     let started = Instant::now();
-    let overrides = match super::parse_overrides(&args.sets) {
+    let (overrides, mut options) = match args.render.job_options(g) {
         Ok(o) => o,
         Err(code) => return code,
     };
-    let quality = match super::parse_quality(args.quality.as_deref()) {
-        Ok(q) => q,
+    let registry = match g.registry_with_effects() {
+        Ok(r) => Arc::new(r),
         Err(code) => return code,
     };
-    let registry = g.registry();
-    if registry.all().next().is_none() {
-        eprintln!(
-            "error: no effects are loaded (searched: {}). Build the plugins (`cargo build --release`) or pass --plugin-dir.",
-            registry.dirs().iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
-        return exit::ENV;
-    }
     let chain = match super::load_chain(&args.chain, &registry, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
+    };
+    let outputs = match output_paths(&args.outputs, &chain) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut destinations = Vec::new();
+    for o in &outputs {
+        let dir = fxchain_host::pipeline::folder_of(o);
+        if !dir.is_dir() {
+            eprintln!("error: output folder {} does not exist", dir.display());
+            return exit::ENV;
+        }
+        let format = match OutputFormat::from_path(o) {
+            Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
+            Some(f) => f,
+            None => {
+                eprintln!("error: {}: unknown output format; use .png, .jpg, .webp or .tiff", o.display());
+                return exit::USAGE;
+            }
+        };
+        destinations.push(JobOutput::File { path: o.clone(), format });
+    }
+    let mut inputs = Vec::new();
+    for (name, path) in parse_inputs(&args.inputs, &chain.inputs) {
+        if outputs.iter().any(|o| same_file(o, &path)) {
+            eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
+            return exit::USAGE;
+        }
+        inputs.push((name, JobInput::File(path)));
+    }
+    let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
+    options.preview = args.preview;
+    options.metrics = Some(metrics.clone());
+    options.isolate = match g.workers(&registry, &chain, rayon::current_num_threads()) {
+        Ok(w) => w.map(|w| (w, args.render.isolate_job(g, &chain))),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::ENV;
+        }
     };
     // Generators render at the chain's size: it obeys the same limits as an input image.
     if let Some(s) = chain.size {
@@ -124,91 +149,10 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     }
-    let outputs = match output_paths(&args.outputs, &chain) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    for o in &outputs {
-        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            eprintln!("error: output folder {} does not exist", dir.display());
-            return exit::ENV;
-        }
-        if OutputFormat::from_path(o).is_none() {
-            eprintln!("error: {}: unknown output format; use .png, .jpg, .webp or .tiff", o.display());
-            return exit::USAGE;
-        }
-    }
-    let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
-    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
-    let named = match parse_inputs(&args.inputs, &chain.inputs) {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    for (name, path) in named {
-        if outputs.iter().any(|o| same_file(o, &path)) {
-            eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
-            return exit::USAGE;
-        }
-        match load_image(&path, format, g.limits()) {
-            Ok(f) => {
-                frames.insert(name, Arc::new(f));
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::FAILED;
-            }
-        }
-    }
-    let mut chain = chain;
-    if let Some(max) = args.preview {
-        fxchain_host::session::shrink_for_preview(&mut chain, &mut frames, max);
-    }
-    let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
-    let options = RenderOptions {
-        quality,
-        band_rows: g.band_rows,
-        fuse: !args.no_fuse,
-        metrics: Some(metrics.clone()),
-        deadline: g.deadline(),
-        ..Default::default()
-    };
-    for o in &outputs {
-        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fxchain_host::io::clean_stale_temps(dir);
-    }
-    let registry = Arc::new(registry);
-    let workers = match g.workers(&registry, &chain, rayon::current_num_threads()) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::ENV;
-        }
-    };
+    fxchain_host::pipeline::clean_output_folders(&destinations);
+    let job = Job { chain, inputs, outputs: destinations, options };
     let rendering = super::plugin_exit::Rendering::begin();
-    let result = match &workers {
-        None => fxchain_host::run::run_frames(&chain, &registry, &frames, &options),
-        Some(pool) => {
-            let job = fxchain_host::isolate::Job {
-                chain_name: chain.source.name.clone(),
-                chain_text: chain.source.text.clone(),
-                sets: args.sets.clone(),
-                quality: args.quality.clone(),
-                band_rows: g.band_rows,
-                fuse: !args.no_fuse,
-                size: chain.size.map(|s| (s.width, s.height)),
-                bypass: Vec::new(),
-            };
-            pool.render(&job, &frames, options.deadline)
-                .map(|outputs| fxchain_host::RenderResult { outputs, steps: Vec::new() })
-        }
-    };
+    let result = fxchain_host::pipeline::run(job, &registry);
     drop(rendering);
     let result = match result {
         Ok(r) => r,
@@ -218,38 +162,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     };
     if !g.quiet {
-        for s in &result.steps {
-            if s.skipped {
-                eprintln!("  {:<28} {:<26} skipped", s.label, s.effect);
-            } else if s.cached {
-                eprintln!("  {:<28} {:<26} cached", s.label, s.effect);
-            } else {
-                eprintln!(
-                    "  {:<28} {:<26} gen {:<3} {:>5}x{:<5} {:<7} {:>9}{}",
-                    s.label,
-                    s.effect,
-                    s.generation,
-                    s.size.width,
-                    s.size.height,
-                    s.format.to_string(),
-                    report::ms(s.time),
-                    if s.fused { "  fused" } else { "" }
-                );
-            }
-        }
-    }
-    for (frame, path) in result.outputs.iter().zip(&outputs) {
-        let fmt = match OutputFormat::from_path(path) {
-            Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
-            Some(f) => f,
-            None => OutputFormat::Png,
-        };
-        if let Err(e) = save_image(frame, path, fmt) {
-            eprintln!("error: {e}");
-            return exit::FAILED;
-        }
-        if !g.quiet {
-            eprintln!("wrote {} ({}x{})", path.display(), frame.size().width, frame.size().height);
+        report::step_rows(&result.steps);
+        for (path, size) in outputs.iter().zip(&result.sizes) {
+            eprintln!("wrote {} ({}x{})", path.display(), size.width, size.height);
         }
     }
     if args.metrics {
@@ -260,13 +175,14 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             "effects": metrics.snapshot(),
             "pool": fxchain_host::pool::BufferPool::global().stats(),
             "wall_ms": started.elapsed().as_secs_f64() * 1e3,
+            "streamed": result.streamed,
         });
         if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).expect("json")) {
             eprintln!("error: {}: cannot write metrics: {e}", path.display());
             return exit::FAILED;
         }
     }
-    tracing::info!("done in {}", report::ms(started.elapsed()));
+    tracing::info!("done in {}{}", report::ms(started.elapsed()), if result.streamed { " (streamed)" } else { "" });
     exit::OK
 }
 

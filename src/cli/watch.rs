@@ -16,6 +16,7 @@ use fxchain_host::session::{RenderRequest, Rendered, Session, SessionError};
 use fxchain_host::{ChainSource, RegistryOptions};
 use notify::{RecursiveMode, Watcher};
 
+use super::job::RenderArgs;
 use super::{exit, report, serve, Global};
 
 /// Arguments of `fxchain watch`.
@@ -40,6 +41,8 @@ pub struct WatchArgs {
     /// free port; the address is printed).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
     serve: Option<String>,
+    #[command(flatten)]
+    render: RenderArgs,
 }
 
 /// Why the watch loop wakes up.
@@ -99,6 +102,11 @@ pub(crate) fn write_output(r: &Rendered, output: &Path) -> Result<(), String> {
 
 /// Runs the command until interrupted.
 pub fn run(g: &Global, args: WatchArgs) -> i32 {
+    let (overrides, mut options) = match args.render.job_options(g) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    options.cache = Some(ResultCache::new(super::mib(args.cache_mb), None));
     let live = LiveRegistry::new(&RegistryOptions {
         plugin_dirs: g.plugin_dirs.clone(),
         use_default_dirs: !g.no_default_plugins,
@@ -119,9 +127,10 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
     // The chain must still validate against a new build before it is swapped in.
     {
         let chain_path = chain_path.clone();
+        let overrides = overrides.clone();
         live.set_acceptor(Some(Box::new(move |candidate| {
             let Ok(source) = ChainSource::from_path(&chain_path) else { return Ok(()) };
-            chain::validate(source, candidate, &[]).map(|_| ()).map_err(|e| {
+            chain::validate(source, candidate, &overrides).map(|_| ()).map_err(|e| {
                 let d: Vec<String> = e.diagnostics().iter().map(|d| d.to_string()).collect();
                 format!("the chain would no longer validate: {}", d.join("; "))
             })
@@ -177,14 +186,7 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
             return exit::ENV;
         }
     }
-    let session = Arc::new(Session::new(
-        live.clone(),
-        chain_path.clone(),
-        named,
-        g.limits(),
-        ResultCache::new(args.cache_mb << 20, None),
-        g.band_rows,
-    ));
+    let session = Arc::new(Session::new(live.clone(), chain_path.clone(), named, overrides.clone(), options));
     let server = match &args.serve {
         Some(addr) => match serve::start(addr, session.clone(), args.output.clone()) {
             Ok(s) => Some(s),

@@ -39,6 +39,7 @@ pub fn run(g: &Global, args: WorkerArgs) -> i32 {
         if let Some((w, h)) = job.size {
             chain.size = Some(fxchain_host::api::Size::new(w, h));
         }
+        chain.optimize = job.optimize.unwrap_or(chain.optimize);
         for &i in &job.bypass {
             if let Some(s) = chain.steps.get_mut(i) {
                 s.enabled = false;

@@ -11,6 +11,7 @@ mod engine;
 mod fixtures;
 mod golden;
 mod library;
+mod options;
 mod reload;
 mod robust;
 mod stream;

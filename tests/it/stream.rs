@@ -163,3 +163,38 @@ fn streamed_pixels_equal_the_materialised_render_for_every_chain() {
         check(&name, &text, &full, &[64], &[2]);
     }
 }
+
+#[test]
+fn explain_and_the_executor_report_the_same_cache_key_for_every_node() {
+    let reg = registry();
+    let image = sample(256);
+    let mut compared = 0;
+    for (name, text) in chains() {
+        let c = chain::validate(ChainSource::from_text(name.as_str(), text.as_str()), reg, &[]).unwrap();
+        let inputs: HashMap<String, Arc<Frame>> = c.inputs.iter().map(|n| (n.clone(), image.clone())).collect();
+        let sizes = inputs.iter().map(|(k, f)| (k.clone(), f.size())).collect();
+        let keys = inputs.iter().map(|(k, f)| (k.clone(), f.content_hash())).collect();
+        let rows = fxchain_host::plan::explain(&c, reg, &sizes, &keys, None, true).unwrap();
+        let opts =
+            RenderOptions { cache: Some(fxchain_host::cache::ResultCache::new(64 << 20, None)), ..Default::default() };
+        let Ok(r) = fxchain_host::render(&c, reg, &inputs, &opts) else { continue };
+        for s in &r.steps {
+            let row = rows.iter().find(|row| row.step == s.label).expect("explain shows every step");
+            assert_eq!(row.cache_key, s.cache_key, "{name} {}", s.label);
+            compared += s.cache_key.is_some() as usize;
+        }
+        // Other pixels, other keys.
+        if let Some(first) = c.inputs.first() {
+            let mut other = keys_of(&inputs);
+            other.insert(first.clone(), [7; 32]);
+            let moved = fxchain_host::plan::explain(&c, reg, &sizes, &other, None, true).unwrap();
+            let reading = rows.iter().zip(&moved).filter(|(a, b)| a.cache_key.is_some() && a.cache_key != b.cache_key);
+            assert!(reading.count() > 0, "{name}: the keys depend on the input's pixels");
+        }
+    }
+    assert!(compared > 20, "only {compared} keys compared");
+}
+
+fn keys_of(inputs: &HashMap<String, Arc<Frame>>) -> HashMap<String, [u8; 32]> {
+    inputs.iter().map(|(k, f)| (k.clone(), f.content_hash())).collect()
+}

@@ -1,0 +1,432 @@
+//! The one pipeline every front end uses: `run`, `batch`, `watch` (through [`crate::session`]),
+//! `bench`, the Python package and programs embedding the host describe a [`Job`] — a chain,
+//! its inputs, its outputs and [`JobOptions`] — and [`run`] does the rest: generator size
+//! limits, decoding, the preview scale, the optimizer, the choice between streaming and
+//! materialising, the deadline, isolation in worker processes, and writing the outputs.
+//! So an option means the same in every command.
+//!
+//! **Streaming or materialised.** A job whose outputs are all files, with no result cache and
+//! no preview scale, streams ([`crate::stream`]): strips of rows go from the inputs through the
+//! steps to the encoders, and no step holds its whole result. A job with a cache (`watch`, an
+//! embedding program repeating renders) or with outputs in memory (`bench`, Python) renders
+//! whole frames ([`crate::exec`]), whose intermediate results the cache can keep. Both give the
+//! same pixels.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fxchain_plugin_api::{PixelFormat, Size, Tier};
+
+use crate::cache::ResultCache;
+use crate::chain::{Chain, Precision};
+use crate::error::{ImageError, RunError};
+use crate::exec::{render_with_deadline, RenderOptions, RenderResult, StepReport};
+use crate::frame::Frame;
+use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::stream::{RowSink, StreamInput, StreamOptions};
+
+/// How a job executes.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Execution {
+    /// Stream when every output is a file and nothing asks for whole frames (see the module
+    /// documentation); otherwise materialise.
+    #[default]
+    Auto,
+    /// Always stream (outputs in memory are then assembled from the strips).
+    Stream,
+    /// Always render whole frames.
+    Materialise,
+}
+
+/// What a job is run with. Every command fills the same fields from the same flags.
+#[derive(Clone)]
+pub struct JobOptions {
+    /// Quality profile overriding the chain's.
+    pub quality: Option<Tier>,
+    /// Scale inputs and the generator size down to fit this many pixels first.
+    pub preview: Option<u32>,
+    /// Reorder steps where it is safe (`None`: as the chain's `optimize` says).
+    pub optimize: Option<bool>,
+    /// Longest a render may take.
+    pub deadline: Option<Duration>,
+    /// Decoding limits, which a chain's generator size obeys as well.
+    pub limits: ImageLimits,
+    /// Where intermediate results are kept (materialised renders only).
+    pub cache: Option<Arc<ResultCache>>,
+    /// Where per-effect figures are recorded.
+    pub metrics: Option<Arc<Metrics>>,
+    /// Rows per band (and per strip when streaming).
+    pub band_rows: Option<u32>,
+    /// Fuse consecutive point steps.
+    pub fuse: bool,
+    /// Streaming or whole frames.
+    pub execution: Execution,
+    /// Render in worker processes (`--isolate`).
+    #[cfg(unix)]
+    pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            quality: None,
+            preview: None,
+            optimize: None,
+            deadline: None,
+            limits: ImageLimits::default(),
+            cache: None,
+            metrics: None,
+            band_rows: None,
+            fuse: true,
+            execution: Execution::Auto,
+            #[cfg(unix)]
+            isolate: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for JobOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobOptions")
+            .field("quality", &self.quality)
+            .field("preview", &self.preview)
+            .field("optimize", &self.optimize)
+            .field("deadline", &self.deadline)
+            .field("limits", &self.limits)
+            .field("cache", &self.cache.is_some())
+            .field("band_rows", &self.band_rows)
+            .field("fuse", &self.fuse)
+            .field("execution", &self.execution)
+            .finish()
+    }
+}
+
+impl JobOptions {
+    /// The executor's options for these.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            quality: self.quality,
+            band_rows: self.band_rows,
+            fuse: self.fuse,
+            cache: self.cache.clone(),
+            metrics: self.metrics.clone(),
+            deadline: self.deadline,
+            ..Default::default()
+        }
+    }
+}
+
+/// A chain input.
+#[derive(Clone)]
+pub enum JobInput {
+    /// An image file, decoded under the job's limits.
+    File(PathBuf),
+    /// A frame in memory.
+    Frame(Arc<Frame>),
+}
+
+/// Where a chain output goes.
+#[derive(Clone, Debug)]
+pub enum JobOutput {
+    /// An image file, written atomically.
+    File {
+        /// The path.
+        path: PathBuf,
+        /// Its encoding.
+        format: OutputFormat,
+    },
+    /// A frame in memory, returned in [`JobResult::frames`].
+    Memory,
+}
+
+/// Everything a render needs.
+pub struct Job {
+    /// The validated chain (overrides applied).
+    pub chain: Chain,
+    /// Its inputs by name.
+    pub inputs: Vec<(String, JobInput)>,
+    /// One output per chain output, in `chain.outputs` order.
+    pub outputs: Vec<JobOutput>,
+    /// How to run it.
+    pub options: JobOptions,
+}
+
+/// What a job did.
+#[derive(Debug)]
+pub struct JobResult {
+    /// The frames of the [`JobOutput::Memory`] outputs (`None` for files), in output order.
+    pub frames: Vec<Option<Arc<Frame>>>,
+    /// The size of every output.
+    pub sizes: Vec<Size>,
+    /// One report per step that ran (empty for isolated renders).
+    pub steps: Vec<StepReport>,
+    /// Whether the job streamed.
+    pub streamed: bool,
+    /// The chain as rendered (after the preview scale and the optimizer).
+    pub chain: Chain,
+}
+
+/// The frame format a chain's inputs are decoded to.
+pub fn input_format(chain: &Chain) -> PixelFormat {
+    match chain.precision {
+        Precision::F32 => PixelFormat::RGBA32F,
+        Precision::U8 => PixelFormat::RGBA8,
+    }
+}
+
+fn wants_stream(job: &Job) -> bool {
+    match job.options.execution {
+        Execution::Stream => true,
+        Execution::Materialise => false,
+        Execution::Auto => {
+            job.options.cache.is_none()
+                && job.options.preview.is_none()
+                && job.outputs.iter().all(|o| matches!(o, JobOutput::File { .. }))
+        }
+    }
+}
+
+/// Runs `job` against `registry`.
+pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
+    let Job { mut chain, inputs, outputs, options } = job_checked(job)?;
+    // Generators render at the chain's size: it obeys the same limits as an input image.
+    if let Some(s) = chain.size {
+        options
+            .limits
+            .check(s.width, s.height)
+            .map_err(|reason| RunError::Image(ImageError::Limits { path: chain.source.name.clone().into(), reason }))?;
+    }
+    for name in &chain.inputs {
+        if !inputs.iter().any(|(n, _)| n == name) {
+            return Err(RunError::MissingInput {
+                name: name.clone(),
+                hint: if name == "input" {
+                    "this chain reads an image: pass it with -i FILE".into()
+                } else {
+                    format!("pass it with -i {name}=FILE")
+                },
+            });
+        }
+    }
+    let format = input_format(&chain);
+    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
+    for (name, input) in &inputs {
+        let frame = match input {
+            JobInput::File(path) => Arc::new(load_image(path, format, options.limits)?),
+            JobInput::Frame(f) => f.clone(),
+        };
+        frames.insert(name.clone(), frame);
+    }
+    if let Some(max) = options.preview {
+        crate::session::shrink_for_preview(&mut chain, &mut frames, max);
+    }
+    if options.optimize.unwrap_or(chain.optimize) {
+        let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
+        chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
+    }
+    let probe = Job { chain, inputs: Vec::new(), outputs, options };
+    let stream =
+        wants_stream(&probe) && crate::stream::not_streamable(&probe.chain, registry, probe.options.quality).is_none();
+    let Job { chain, outputs, options, .. } = probe;
+    #[cfg(unix)]
+    if let Some((pool, job)) = &options.isolate {
+        let rendered = pool.render(job, &frames, options.deadline)?;
+        let sizes = rendered.iter().map(|f| f.size()).collect();
+        let frames = write_frames(&rendered, &outputs)?;
+        return Ok(JobResult { frames, sizes, steps: Vec::new(), streamed: false, chain });
+    }
+    if stream {
+        return run_streaming(chain, registry, frames, outputs, &options);
+    }
+    let render = options.render_options();
+    let RenderResult { outputs: rendered, steps } = render_with_deadline(&chain, registry, &frames, &render)?;
+    let sizes = rendered.iter().map(|f| f.size()).collect();
+    let frames = write_frames(&rendered, &outputs)?;
+    Ok(JobResult { frames, sizes, steps, streamed: false, chain })
+}
+
+/// Checks that the outputs match the chain's.
+fn job_checked(job: Job) -> Result<Job, RunError> {
+    if job.outputs.len() != job.chain.outputs.len() {
+        return Err(RunError::BadPlan {
+            step: "-".into(),
+            effect: "-".into(),
+            message: format!(
+                "the chain has {} output(s) but {} destination(s) were given",
+                job.chain.outputs.len(),
+                job.outputs.len()
+            ),
+        });
+    }
+    Ok(job)
+}
+
+/// Writes the file outputs; returns the in-memory ones.
+fn write_frames(rendered: &[Arc<Frame>], outputs: &[JobOutput]) -> Result<Vec<Option<Arc<Frame>>>, RunError> {
+    let mut frames = Vec::with_capacity(outputs.len());
+    for (frame, out) in rendered.iter().zip(outputs) {
+        match out {
+            JobOutput::File { path, format } => {
+                save_image(frame, path, *format)?;
+                frames.push(None);
+            }
+            JobOutput::Memory => frames.push(Some(frame.clone())),
+        }
+    }
+    Ok(frames)
+}
+
+/// A sink writing an image file: the rows are assembled, then encoded and renamed into place at
+/// the end. Dropped unfinished, it writes nothing.
+struct FileSink {
+    frame: crate::stream::FrameSink,
+    done: std::sync::mpsc::Receiver<Frame>,
+    path: PathBuf,
+    format: OutputFormat,
+}
+
+impl RowSink for FileSink {
+    fn write_rows(
+        &mut self,
+        rows: fxchain_plugin_api::Rows,
+        data: &[u8],
+        stride: usize,
+        format: PixelFormat,
+    ) -> Result<(), String> {
+        self.frame.write_rows(rows, data, stride, format)
+    }
+    fn finish(self: Box<Self>) -> Result<(), String> {
+        let FileSink { frame, done, path, format } = *self;
+        Box::new(frame).finish()?;
+        let frame = done.recv().map_err(|_| "the output was not assembled".to_string())?;
+        save_image(&frame, &path, format).map_err(|e| e.to_string())
+    }
+}
+
+fn run_streaming(
+    chain: Chain,
+    registry: &Arc<Registry>,
+    frames: HashMap<String, Arc<Frame>>,
+    outputs: Vec<JobOutput>,
+    options: &JobOptions,
+) -> Result<JobResult, RunError> {
+    let sizes: HashMap<String, Size> = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
+    let render = options.render_options();
+    let shapes = crate::stream::output_shapes(&chain, registry, &sizes, &render)?;
+    let sizes: Vec<Size> = shapes.iter().map(|s| s.0).collect();
+    let deadline = options.deadline;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let registry = registry.clone();
+    type Streamed = (Vec<Option<Arc<Frame>>>, Vec<StepReport>, Chain);
+    let work = move || -> Result<Streamed, RunError> {
+        let memory: std::sync::Mutex<Vec<Option<std::sync::mpsc::Receiver<Frame>>>> =
+            std::sync::Mutex::new((0..outputs.len()).map(|_| None).collect());
+        let mut make = |o: usize| -> Result<Box<dyn RowSink>, String> {
+            let (size, format) = shapes[o];
+            let (frame, done) = crate::stream::FrameSink::new(size, format);
+            match &outputs[o] {
+                JobOutput::File { path, format } => {
+                    Ok(Box::new(FileSink { frame, done, path: path.clone(), format: *format }))
+                }
+                JobOutput::Memory => {
+                    memory.lock().unwrap_or_else(|e| e.into_inner())[o] = Some(done);
+                    Ok(Box::new(frame))
+                }
+            }
+        };
+        let inputs = frames.into_iter().map(|(k, f)| (k, StreamInput::Frame(f))).collect();
+        let steps = crate::stream::stream(
+            &chain,
+            &registry,
+            inputs,
+            &mut make,
+            &StreamOptions { render: &render, strip_rows: render.band_rows },
+        )?;
+        let frames = memory
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(|rx| rx.and_then(|rx| rx.try_recv().ok()).map(Arc::new))
+            .collect();
+        Ok((frames, steps, chain))
+    };
+    let result = match deadline {
+        None => work(),
+        Some(d) => {
+            std::thread::Builder::new()
+                .name("fxchain-render".into())
+                .spawn(move || {
+                    let _ = tx.send(work());
+                })
+                .map_err(|e| RunError::BadPlan {
+                    step: "-".into(),
+                    effect: "-".into(),
+                    message: format!("cannot start a render thread: {e}"),
+                })?;
+            match rx.recv_timeout(d) {
+                Ok(r) => r,
+                Err(_) => Err(RunError::Deadline { seconds: d.as_secs_f64() }),
+            }
+        }
+    };
+    let (frames, steps, chain) = result?;
+    Ok(JobResult { frames, sizes, steps, streamed: true, chain })
+}
+
+/// Renders `chain` on the named in-memory `inputs` the way every command does (optimizer,
+/// deadline, cache and metrics from `options`); the outputs come back in memory.
+pub fn run_frames(
+    chain: &Chain,
+    registry: &Arc<Registry>,
+    inputs: &HashMap<String, Arc<Frame>>,
+    options: &RenderOptions,
+) -> Result<RenderResult, RunError> {
+    let job = Job {
+        chain: chain.clone(),
+        inputs: inputs.iter().map(|(k, f)| (k.clone(), JobInput::Frame(f.clone()))).collect(),
+        outputs: vec![JobOutput::Memory; chain.outputs.len()],
+        options: JobOptions {
+            quality: options.quality,
+            deadline: options.deadline,
+            cache: options.cache.clone(),
+            metrics: options.metrics.clone(),
+            band_rows: options.band_rows,
+            fuse: options.fuse,
+            limits: ImageLimits {
+                max_width: u32::MAX,
+                max_height: u32::MAX,
+                max_pixels: u64::MAX,
+                max_bytes: u64::MAX,
+            },
+            ..Default::default()
+        },
+    };
+    let r = run(job, registry)?;
+    Ok(RenderResult { outputs: r.frames.into_iter().map(|f| f.expect("in memory")).collect(), steps: r.steps })
+}
+
+/// Removes the temporary files that killed writers left in the folders of `outputs` (once per
+/// command, before anything is written there).
+pub fn clean_output_folders(outputs: &[JobOutput]) {
+    let mut done = std::collections::HashSet::new();
+    for o in outputs {
+        if let JobOutput::File { path, .. } = o {
+            let dir = folder_of(path).to_path_buf();
+            if done.insert(dir.clone()) {
+                let n = crate::io::clean_stale_temps(&dir);
+                if n > 0 {
+                    tracing::info!("removed {n} stale temporary file(s) in {}", dir.display());
+                }
+            }
+        }
+    }
+}
+
+/// The folder a file is written in.
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
