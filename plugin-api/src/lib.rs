@@ -12,6 +12,7 @@ mod meta;
 mod params;
 mod pixel;
 pub mod point;
+pub mod simd;
 mod traits;
 
 pub use abi::{

@@ -142,6 +142,8 @@ pub fn run(g: &Global, args: BenchArgs) -> i32 {
                 "steady_state_allocations": steady_allocations, "pool_peak_bytes": pool.stats().peak_bytes,
                 "output_blake3": output_hash, "steps": ran,
                 "batch": null, "images_per_second": null,
+                // The kernels' instruction-set level (`FXCHAIN_SIMD` forces one).
+                "simd": fxchain_host::api::simd::level().name(),
             }));
             if let Some(ips) = ips {
                 v["batch"] = serde_json::json!(args.batch);

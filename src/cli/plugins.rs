@@ -91,12 +91,19 @@ fn measure(registry: &fxchain_host::Registry, e: &EffectInfo, size: u32) -> Opti
     if size == 0 {
         return None;
     }
-    probe::compare_variant(registry, e, Size::new(size, size), 3).map(|r| r.map_err(|e| e.to_string()))
+    probe::measure_cached(registry, e, Size::new(size, size), 3, &probe::default_measure_dir())
+        .map(|r| r.map_err(|e| e.to_string()))
 }
 
 fn measure_text(m: &Option<Result<VariantReport, String>>) -> String {
     match m {
-        Some(Ok(r)) => format!("{:.1}x faster, PSNR {:.1} dB", r.speedup(), r.psnr),
+        Some(Ok(r)) => format!(
+            "{:.1}x faster, PSNR {:.1} dB on the {}{}",
+            r.speedup(),
+            r.psnr,
+            r.image,
+            if r.cached { " (cached for these libraries)" } else { "" }
+        ),
         Some(Err(e)) => format!("not measured: {e}"),
         None => String::new(),
     }
@@ -108,10 +115,11 @@ fn measure_json(m: &Option<Result<VariantReport, String>>) -> serde_json::Value 
             json!({"probe": [r.size.width, r.size.height], "speedup": report::json_f64(r.speedup()),
             // Identical outputs have an infinite PSNR: null, with `identical` saying so.
             "psnr_db": report::json_f64(r.psnr), "identical": r.psnr.is_infinite(), "error": null,
-            "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3})
+            "reference_ms": r.reference_time.as_secs_f64() * 1e3, "variant_ms": r.variant_time.as_secs_f64() * 1e3,
+            "image": r.image, "psnr_channels": "rgb", "cached": r.cached})
         }
         Some(Err(e)) => json!({"probe": null, "speedup": null, "psnr_db": null, "identical": null, "error": e,
-            "reference_ms": null, "variant_ms": null}),
+            "reference_ms": null, "variant_ms": null, "image": null, "psnr_channels": null, "cached": null}),
         None => serde_json::Value::Null,
     }
 }

@@ -111,6 +111,9 @@ fn check_measured(m: &Value) {
             ("error", if ok { T::Null } else { T::Str }),
             ("reference_ms", t(T::Num)),
             ("variant_ms", t(T::Num)),
+            ("image", t(T::Str)),
+            ("psnr_channels", t(T::Str)),
+            ("cached", if ok { T::Bool } else { T::Null }),
         ],
     );
     if ok {
@@ -354,6 +357,7 @@ fn metrics_and_bench_json_have_their_documented_shape() {
                 ("steps", T::Arr),
                 ("batch", T::IntOrNull),
                 ("images_per_second", T::NumOrNull),
+                ("simd", T::Str),
             ],
         );
     }

@@ -22,4 +22,5 @@ mod shell;
 mod stream;
 mod support;
 mod template;
+mod variants;
 mod watch;

@@ -9,18 +9,16 @@ use crate::pixel::{f32_to_u8, u8_to_f32, Pixel, Rgba8, RgbaF32};
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
-/// The instruction set the composed pass runs with: `"avx512"` (F, BW and VBMI) where the
-/// processor has it, else `"scalar"`. Detected once per process; `FXCHAIN_SIMD=scalar` forces
-/// the portable loop (both give the same bytes).
+/// The instruction set the composed pass runs with: `"avx512"` where [`crate::simd::level`] is
+/// AVX-512 and the processor has VBMI, else `"scalar"` (both give the same bytes). Forced with
+/// `FXCHAIN_SIMD` like every kernel (`scalar`, `sse2` and `avx2` run the portable loop here).
 pub fn simd_level() -> &'static str {
     static LEVEL: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
     LEVEL.get_or_init(|| {
-        let forced_scalar = std::env::var("FXCHAIN_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"));
         #[cfg(target_arch = "x86_64")]
-        if !forced_scalar && avx512::available() {
+        if crate::simd::level() == crate::simd::Level::Avx512 && avx512::available() {
             return "avx512";
         }
-        let _ = forced_scalar;
         "scalar"
     })
 }

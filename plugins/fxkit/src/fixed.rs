@@ -3,8 +3,9 @@
 //! The float path ([`crate::conv`]) converts every pixel to premultiplied `[f32; 4]`. For opaque
 //! `Rgba8` frames premultiplying is a no-op, so this path works on the channel bytes directly:
 //! channels become `u16` in units of 1/256 of a level, each tap is one 16×16→high-16 multiply
-//! (`pmulhuw`, eight lanes per SSE2 instruction) and one add, and the accumulators of a block of
-//! pixels stay in registers across the taps. The vertical pass runs first, straight from the input
+//! (`pmulhuw`: 8, 16 or 32 lanes per instruction at the SSE2, AVX2 and AVX-512 levels of
+//! [`crate::kernels::conv`], picked at run time) and one add, and the accumulators of a block
+//! of pixels stay in registers across the taps. The vertical pass runs first, straight from the input
 //! rows, so nothing but one row of intermediates is kept per output row.
 //!
 //! Precision: every product is truncated (at most one unit, 1/256 level, per tap; a bias adds
@@ -16,8 +17,10 @@
 
 use fxchain_plugin_api::prelude::*;
 
-/// Channel lanes per block: 32 `u16`, four SSE registers of accumulators. (At 64 the compiler
-/// no longer keeps the accumulators in registers and the passes get several times slower.)
+use crate::kernels;
+
+/// Channel lanes per block handed to the `finish` callbacks of [`convolve_rgba8`] (the kernels
+/// themselves work on blocks of their level's width).
 pub const LANES: usize = 32;
 /// Pixels per block.
 pub const BLOCK: usize = LANES / 4;
@@ -25,8 +28,8 @@ pub const BLOCK: usize = LANES / 4;
 /// A 1-D kernel in 16-bit fixed point: weights sum to 65536.
 #[derive(Clone, Debug)]
 pub struct FixedKernel {
-    /// Each weight repeated in eight lanes, ready to multiply a register.
-    weights: Vec<V8>,
+    /// The weights in units of 2^-16.
+    weights: Vec<u16>,
     bias: u16,
 }
 
@@ -53,7 +56,7 @@ impl FixedKernel {
         }
         // Each truncated product loses half a unit on average; the bias adds that back.
         let bias = (w.len() / 2) as u16;
-        Some(FixedKernel { weights: w.into_iter().map(|v| [v as u16; 8]).collect(), bias })
+        Some(FixedKernel { weights: w.into_iter().map(|v| v as u16).collect(), bias })
     }
 
     /// Half the kernel length.
@@ -64,7 +67,7 @@ impl FixedKernel {
     /// One pass over a flat area of `v` (units of 1/256 level), as [`vertical`] and
     /// [`horizontal`] compute each lane.
     fn flat_pass(&self, v: u16) -> u16 {
-        self.weights.iter().fold(self.bias, |a, w| a.wrapping_add(mulhi(v, w[0])))
+        self.weights.iter().fold(self.bias, |a, &w| a.wrapping_add(mulhi(v, w)))
     }
 
     /// Whether every flat area keeps its level through both passes (so the kernel sum is exact
@@ -77,20 +80,6 @@ impl FixedKernel {
 #[inline(always)]
 fn mulhi(a: u16, b: u16) -> u16 {
     ((a as u32 * b as u32) >> 16) as u16
-}
-
-/// Eight lanes, one SSE register: written as a fixed-size loop so the compiler unrolls it early and
-/// keeps the accumulators in registers.
-type V8 = [u16; 8];
-
-/// `acc += mulhi(src, w)` on the lanes of a block.
-#[inline(always)]
-fn mac(acc: &mut [V8; LANES / 8], src: &[u16], w: &V8) {
-    for (a, s) in acc.iter_mut().zip(src.chunks_exact(8)) {
-        for l in 0..8 {
-            a[l] = a[l].wrapping_add(mulhi(s[l], w[l]));
-        }
-    }
 }
 
 /// A blurred value (units of 1/256 level) rounded to 8 bits.
@@ -168,45 +157,6 @@ pub fn round_u8(v: f32) -> u8 {
     (r + M).to_bits() as u8
 }
 
-/// Vertical pass: `out[i] = bias + Σ_k mulhi(rows[k][i], w_k)`.
-fn vertical(rows: &[&[u16]], k: &FixedKernel, out: &mut [u16]) {
-    let n = out.len();
-    let mut i = 0;
-    while i + LANES <= n {
-        let mut acc = [[k.bias; 8]; LANES / 8];
-        for (row, wk) in rows.iter().zip(&k.weights) {
-            let src: &[u16; LANES] = row[i..i + LANES].try_into().expect("block of lanes");
-            mac(&mut acc, src, wk);
-        }
-        for (o, a) in out[i..i + LANES].chunks_exact_mut(8).zip(&acc) {
-            o.copy_from_slice(a);
-        }
-        i += LANES;
-    }
-    for (j, o) in out.iter_mut().enumerate().skip(i) {
-        *o = rows.iter().zip(&k.weights).fold(k.bias, |a, (row, wk)| a.wrapping_add(mulhi(row[j], wk[0])));
-    }
-}
-
-/// Horizontal pass over `ext` (the vertical result with `radius` border pixels on each side and
-/// at least [`LANES`] lanes of padding): calls `finish(x0, block, n)` for pixels `x0..x0 + n`.
-fn horizontal(ext: &[u16], k: &FixedKernel, width: usize, mut finish: impl FnMut(usize, &[u16; LANES], usize)) {
-    let mut x = 0;
-    while x < width {
-        let mut acc = [[k.bias; 8]; LANES / 8];
-        for (t, wk) in k.weights.iter().enumerate() {
-            let src: &[u16; LANES] = ext[4 * (x + t)..4 * (x + t) + LANES].try_into().expect("padded line");
-            mac(&mut acc, src, wk);
-        }
-        let mut block = [0u16; LANES];
-        for (b, a) in block.chunks_exact_mut(8).zip(&acc) {
-            b.copy_from_slice(a);
-        }
-        finish(x, &block, (width - x).min(BLOCK));
-        x += BLOCK;
-    }
-}
-
 /// Convolves the opaque 8-bit `input` with `kx` and `ky` for every row of `out`, reading outside
 /// the image with `border` (not [`Border::Transparent`], which makes the result translucent).
 /// `finish(input_row, output_row, x0, block, n)` turns blocks of blurred values (units of 1/256
@@ -244,6 +194,9 @@ pub fn convolve_rgba8<P: Pixel>(
         widen8(row, slot);
     }
     let mut ext = vec![0u16; 4 * (width + 2 * rx) + LANES];
+    // The horizontal result, padded to whole blocks.
+    let mut hline = vec![0u16; 4 * width + LANES];
+    let level = kernels::level();
     // Where each of the border pixels on the left and right of the line reads from.
     let left: Vec<usize> =
         (0..rx).map(|i| border.index(i as i64 - rx as i64, width as u32).expect("not transparent")).collect();
@@ -255,13 +208,17 @@ pub fn convolve_rgba8<P: Pixel>(
         widen8(src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
         let window: Vec<&[u16]> = (j..j + taps).map(|r| ring[r % taps].as_slice()).collect();
         let (line, _) = ext[4 * rx..].split_at_mut(4 * width);
-        vertical(&window, ky, line);
+        kernels::conv::vertical(level, &window, &ky.weights, ky.bias, line);
         for (i, (&l, &r)) in left.iter().zip(&right).enumerate() {
             ext.copy_within(4 * (rx + l)..4 * (rx + l) + 4, 4 * i);
             ext.copy_within(4 * (rx + r)..4 * (rx + r) + 4, 4 * (rx + width + i));
         }
         let orig = src[j + ry];
-        horizontal(&ext, kx, width, |x0, block, n| finish(orig, dst, x0, block, n));
+        kernels::conv::horizontal(level, &ext, &kx.weights, kx.bias, &mut hline[..4 * width]);
+        for x0 in (0..width).step_by(BLOCK) {
+            let block: &[u16; LANES] = hline[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
+            finish(orig, dst, x0, block, (width - x0).min(BLOCK));
+        }
     }
     true
 }

@@ -272,8 +272,21 @@ pub type ResizeFast = Resampler<true>;
 const UP: &str = r#"{"width": 100, "filter": "bicubic"}"#;
 const CONTAIN: &str = r#"{"width": 40, "height": 40, "fit": "contain", "filter": "bilinear"}"#;
 
+/// The kernel the fast variant uses for `filter`: the next shorter one (Lanczos3 → bicubic →
+/// bilinear → box when shrinking; bilinear and box enlarge bilinearly), nearest stays nearest.
+fn fast_kernel(filter: Kernel, input: Size, out: Size) -> Kernel {
+    let shrinking = out.width <= input.width && out.height <= input.height;
+    match filter {
+        Kernel::Nearest => Kernel::Nearest,
+        Kernel::Lanczos3 => Kernel::Bicubic,
+        Kernel::Bicubic => Kernel::Bilinear,
+        Kernel::Bilinear | Kernel::Box if shrinking => Kernel::Box,
+        Kernel::Bilinear | Kernel::Box => Kernel::Bilinear,
+    }
+}
+
 const FAST_META: Meta = Meta::new("geometry.resize.fast")
-    .summary("Resize by area averaging (shrinking) or bilinear (enlarging); much cheaper than Lanczos3.")
+    .summary("Resize with the next shorter kernel than `filter`: Lanczos3 → bicubic → bilinear → box (area).")
     .variant_of("geometry.resize", Tier::FAST)
     .access(Access::GLOBAL)
     .tests(&[
@@ -305,12 +318,7 @@ impl<const FAST: bool> Filter for Resampler<FAST> {
     type Params = ResizeParams;
     fn setup(&mut self, p: &ResizeParams, input: Size) -> Result<(), PluginError> {
         let out = target_size(p, input)?;
-        let kernel = match p.filter {
-            k if !FAST => k,
-            Kernel::Nearest => Kernel::Nearest,
-            _ if out.width <= input.width && out.height <= input.height => Kernel::Box,
-            _ => Kernel::Bilinear,
-        };
+        let kernel = if FAST { fast_kernel(p.filter, input, out) } else { p.filter };
         self.0 = ResizePlan::new(kernel, input, out);
         Ok(())
     }
