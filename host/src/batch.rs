@@ -15,7 +15,7 @@ use crate::chain::{Chain, Precision};
 use crate::error::RunError;
 use crate::exec::{resolve_effect, RenderOptions};
 use crate::frame::Frame;
-use crate::io::{load_image, save_image, ImageLimits, OutputFormat};
+use crate::io::{save_image_with, EncodeOptions, ImageLimits, ImageSource, OutputFormat, SourceOptions, Target};
 use crate::registry::Registry;
 
 /// One image of a batch.
@@ -126,6 +126,13 @@ fn step_index(label: &str) -> Option<usize> {
 pub struct BatchOptions {
     /// Output encoding.
     pub format: OutputFormat,
+    /// Encoder settings. `depth` 16 is used for every image; with `follow_input_depth` an image
+    /// whose input has more than 8 bits is written with 16 when the chain works in F32.
+    pub encode: EncodeOptions,
+    /// See `encode`.
+    pub follow_input_depth: bool,
+    /// The frame or page read from multi-frame inputs.
+    pub frame: Option<u32>,
     /// Replace existing outputs.
     pub overwrite: bool,
     /// Skip images whose output was written by a previous run of the same chain and plugins.
@@ -179,6 +186,7 @@ pub fn fingerprint(chain: &Chain, registry: &Registry, options: &BatchOptions) -
         }
     }
     h.update(format!("{:?}", options.format).as_bytes());
+    h.update(format!("{:?} {} {:?}", options.encode, options.follow_input_depth, options.frame).as_bytes());
     h.finalize().to_hex()[..32].to_string()
 }
 
@@ -377,15 +385,20 @@ fn process(
             Failure { stage: Stage::Plugin, message: format!("{}: {e}", item.input.display()), plugin }
         }
     };
-    let frame =
-        load_image(&item.input, format, options.limits).map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
+    let mut deep = false;
+    let frame = ImageSource::open(&item.input, &SourceOptions { limits: options.limits, frame: options.frame })
+        .and_then(|s| {
+            deep = s.header().bit_depth > 8 && format == PixelFormat::RGBA32F && options.follow_input_depth;
+            s.read_frame(format)
+        })
+        .map_err(|e| Failure::new(Stage::Decode, e.to_string()))?;
     #[cfg(unix)]
     if let Some((pool, job)) = &options.isolate {
         let inputs = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
         let mut job = job.clone();
         job.bypass = bypass.to_vec();
         let outputs = pool.render(&job, &inputs, options.render.deadline).map_err(failed)?;
-        return write_output(item, &outputs[0], options);
+        return write_output(item, &outputs[0], options, deep);
     }
     let inputs: HashMap<String, Arc<Frame>> = HashMap::from([(input_name.to_string(), Arc::new(frame))]);
     let bypassed;
@@ -402,14 +415,19 @@ fn process(
         &bypassed
     };
     let result = crate::run::run_frames(chain, registry, &inputs, &options.render).map_err(failed)?;
-    write_output(item, &result.outputs[0], options)
+    write_output(item, &result.outputs[0], options, deep)
 }
 
-fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions) -> Result<(), Failure> {
+fn write_output(item: &BatchItem, frame: &Frame, options: &BatchOptions, deep: bool) -> Result<(), Failure> {
     if let Some(dir) = item.output.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Failure::new(Stage::Write, format!("{}: {e}", dir.display())))?;
     }
-    save_image(frame, &item.output, options.format).map_err(|e| Failure::new(Stage::Write, e.to_string()))
+    let mut encode = options.encode.clone();
+    if deep {
+        encode.depth = 16;
+    }
+    save_image_with(frame, &Target::File(item.output.clone()), options.format, &encode, &Default::default())
+        .map_err(|e| Failure::new(Stage::Write, e.to_string()))
 }
 
 /// A rate for summaries: images per second.

@@ -3,6 +3,7 @@
 mod batch;
 mod bench;
 mod chain_cmd;
+pub mod io_args;
 mod plugin_exit;
 mod plugins;
 mod report;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use fxchain_host::api::PixelFormat;
 use fxchain_host::chain::Precision;
-use fxchain_host::io::{load_image, save_image, OutputFormat};
+use fxchain_host::io::{save_image_with, ImageSource, Metadata};
 use fxchain_host::{Frame, RenderOptions};
 
 use super::{exit, report, Global};
@@ -18,11 +18,13 @@ use super::{exit, report, Global};
 pub struct RunArgs {
     /// The chain file (RON).
     chain: PathBuf,
-    /// Input image, as FILE or NAME=FILE for chains with several named inputs.
+    /// Input image, as FILE or NAME=FILE for chains with several named inputs; `-` reads
+    /// standard input (the format is recognised from the content).
     #[arg(short, long = "input", value_name = "[NAME=]FILE")]
     inputs: Vec<String>,
-    /// Output file (format from the extension: png, jpg, webp, tiff). Repeat it for chains with
-    /// several outputs, or give a folder ending in `/`.
+    /// Output file (format from the extension: png, jpg, webp, tiff; or FMT:FILE), `-` for
+    /// standard output (with --format). Repeat it for chains with several outputs, or give a
+    /// folder ending in `/`.
     #[arg(short, long = "output", value_name = "FILE", required = true)]
     outputs: Vec<PathBuf>,
     /// Override a parameter: STEP.PARAM=VALUE (STEP is a step id, effect id or number).
@@ -31,9 +33,8 @@ pub struct RunArgs {
     /// Quality profile: fast, balanced or quality (picks each effect's variant).
     #[arg(long)]
     quality: Option<String>,
-    /// JPEG quality 1..=100.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
-    jpeg_quality: u8,
+    #[command(flatten)]
+    io: super::io_args::IoArgs,
     /// Print a per-effect table of calls, time percentiles and ns per pixel after the run.
     #[arg(long)]
     metrics: bool,
@@ -131,17 +132,25 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let mut targets = Vec::new();
     for o in &outputs {
-        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            eprintln!("error: output folder {} does not exist", dir.display());
-            return exit::ENV;
+        let target = match args.io.output(o) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        };
+        if let (fxchain_host::io::Target::File(p), _) = &target {
+            let dir = p.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !dir.is_dir() {
+                eprintln!("error: output folder {} does not exist", dir.display());
+                return exit::ENV;
+            }
         }
-        if OutputFormat::from_path(o).is_none() {
-            eprintln!("error: {}: unknown output format; use .png, .jpg, .webp or .tiff", o.display());
-            return exit::USAGE;
-        }
+        targets.push(target);
     }
+    let mut deep_input = false;
     let format = if chain.precision == Precision::F32 { PixelFormat::RGBA32F } else { PixelFormat::RGBA8 };
     let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
     let named = match parse_inputs(&args.inputs, &chain.inputs) {
@@ -152,11 +161,15 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     };
     for (name, path) in named {
-        if outputs.iter().any(|o| same_file(o, &path)) {
+        if targets.iter().any(|(t, _)| matches!(t, fxchain_host::io::Target::File(o) if same_file(o, &path))) {
             eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
             return exit::USAGE;
         }
-        match load_image(&path, format, g.limits()) {
+        let loaded = ImageSource::open(&path, &args.io.source_options(g.limits())).and_then(|s| {
+            deep_input |= s.header().bit_depth > 8;
+            s.read_frame(format)
+        });
+        match loaded {
             Ok(f) => {
                 frames.insert(name, Arc::new(f));
             }
@@ -179,9 +192,11 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         deadline: g.deadline(),
         ..Default::default()
     };
-    for o in &outputs {
-        let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        fxchain_host::io::clean_stale_temps(dir);
+    for (target, _) in &targets {
+        if let fxchain_host::io::Target::File(o) = target {
+            let dir = o.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            fxchain_host::io::clean_stale_temps(dir);
+        }
     }
     let registry = Arc::new(registry);
     let workers = match g.workers(&registry, &chain, rayon::current_num_threads()) {
@@ -238,18 +253,14 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             }
         }
     }
-    for (frame, path) in result.outputs.iter().zip(&outputs) {
-        let fmt = match OutputFormat::from_path(path) {
-            Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
-            Some(f) => f,
-            None => OutputFormat::Png,
-        };
-        if let Err(e) = save_image(frame, path, fmt) {
+    let encode = args.io.encode_options(deep_input && format == PixelFormat::RGBA32F);
+    for (frame, (target, fmt)) in result.outputs.iter().zip(&targets) {
+        if let Err(e) = save_image_with(frame, target, *fmt, &encode, &Metadata::default()) {
             eprintln!("error: {e}");
             return exit::FAILED;
         }
         if !g.quiet {
-            eprintln!("wrote {} ({}x{})", path.display(), frame.size().width, frame.size().height);
+            eprintln!("wrote {} ({}x{})", target.name().display(), frame.size().width, frame.size().height);
         }
     }
     if args.metrics {

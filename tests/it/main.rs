@@ -10,6 +10,7 @@ mod effects;
 mod engine;
 mod fixtures;
 mod golden;
+mod io_files;
 mod library;
 mod reload;
 mod robust;
