@@ -151,7 +151,8 @@ impl Layout {
             (false, false) => 3,
             (false, true) => 4,
         };
-        let depth = if options.depth == 16 && matches!(format, OutputFormat::Png | OutputFormat::Tiff) { 16 } else { 8 };
+        let depth =
+            if options.depth == 16 && matches!(format, OutputFormat::Png | OutputFormat::Tiff) { 16 } else { 8 };
         Layout { channels, depth }
     }
 
@@ -328,10 +329,7 @@ impl ImageSink {
     /// Completes the image: encodes what is buffered, flushes, and moves a file into place.
     pub fn finish(mut self) -> Result<(), ImageError> {
         if self.rows != self.size.height {
-            return Err(self.write_err(format!(
-                "internal: {} of {} rows were written",
-                self.rows, self.size.height
-            )));
+            return Err(self.write_err(format!("internal: {} of {} rows were written", self.rows, self.size.height)));
         }
         let encoder = std::mem::replace(&mut self.encoder, Encoder::Done);
         let mut out = match encoder {
@@ -575,7 +573,13 @@ mod tests {
         assert_eq!(out, [10, 255, 100, 0]);
         let f: Vec<f32> = vec![0.5, 0.5, 0.5, 1.0];
         let mut out = vec![0; 2];
-        convert_row(bytemuck::cast_slice(&f), PixelFormat::RGBA32F, Layout { channels: 1, depth: 16 }, [0; 3], &mut out);
+        convert_row(
+            bytemuck::cast_slice(&f),
+            PixelFormat::RGBA32F,
+            Layout { channels: 1, depth: 16 },
+            [0; 3],
+            &mut out,
+        );
         assert_eq!(u16::from_be_bytes([out[0], out[1]]), 32768);
         // Half transparent red on white: pink.
         let f: Vec<f32> = vec![1.0, 0.0, 0.0, 0.5];
@@ -643,8 +647,8 @@ mod roundtrip {
         let out = dir.path().join("out.png");
         let opts = EncodeOptions { depth: 16, ..Default::default() };
         let layout = Layout::choose(false, false, OutputFormat::Png, &opts);
-        let mut sink = ImageSink::create(Target::File(out.clone()), h.size, OutputFormat::Png, layout, &opts, &meta())
-            .unwrap();
+        let mut sink =
+            ImageSink::create(Target::File(out.clone()), h.size, OutputFormat::Png, layout, &opts, &meta()).unwrap();
         // Five rows at a time, through a float buffer.
         let stride = 37 * 16;
         let mut buf = vec![0u8; stride * 5];

@@ -241,7 +241,8 @@ impl ImageSource {
         options: &SourceOptions,
     ) -> Result<Option<ImageSource>, ImageError> {
         let decode = |reason: String| ImageError::Decode { path: name.to_path_buf(), reason };
-        let mut decoder = png::Decoder::new_with_limits(input, png::Limits { bytes: options.limits.max_bytes as usize });
+        let mut decoder =
+            png::Decoder::new_with_limits(input, png::Limits { bytes: options.limits.max_bytes as usize });
         decoder.set_transformations(png::Transformations::EXPAND);
         let reader = decoder.read_info().map_err(|e| match e {
             png::DecodingError::LimitsExceeded => ImageError::Limits {
@@ -304,7 +305,8 @@ impl ImageSource {
     /// A source decoded whole on the first read.
     fn whole(bytes: Vec<u8>, name: &Path, options: &SourceOptions) -> Result<ImageSource, ImageError> {
         let decode = |reason: String| ImageError::Decode { path: name.to_path_buf(), reason };
-        let reader = ImageReader::new(Cursor::new(&bytes[..])).with_guessed_format().map_err(|e| decode(e.to_string()))?;
+        let reader =
+            ImageReader::new(Cursor::new(&bytes[..])).with_guessed_format().map_err(|e| decode(e.to_string()))?;
         let Some(kind) = reader.format() else {
             return Err(decode("not an image in a supported format (png, jpeg, webp, tiff, gif)".into()));
         };
@@ -378,9 +380,8 @@ impl ImageSource {
         let frame = self.header.frame;
         let kind = self.header.kind;
         let mut img = if frame == 0 {
-            let reader = ImageReader::new(Cursor::new(&bytes[..]))
-                .with_guessed_format()
-                .map_err(|e| decode(e.to_string()))?;
+            let reader =
+                ImageReader::new(Cursor::new(&bytes[..])).with_guessed_format().map_err(|e| decode(e.to_string()))?;
             let decoder = limited(reader, self.limits).into_decoder().map_err(|e| classify(&name, e))?;
             DynamicImage::from_decoder(decoder).map_err(|e| classify(&name, e))?
         } else {
@@ -535,11 +536,15 @@ fn tiff_page(bytes: &[u8], n: u32, limits: ImageLimits) -> Result<DynamicImage, 
     let data = d.read_image().map_err(|e| e.to_string())?;
     let bad = || format!("{w}x{h} page: pixel data does not match its colour type {ct:?}");
     let img = match (ct, data) {
-        (C::Gray(8), DecodingResult::U8(v)) => DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?),
+        (C::Gray(8), DecodingResult::U8(v)) => {
+            DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?)
+        }
         (C::GrayA(8), DecodingResult::U8(v)) => {
             DynamicImage::ImageLumaA8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?)
         }
-        (C::RGB(8), DecodingResult::U8(v)) => DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?),
+        (C::RGB(8), DecodingResult::U8(v)) => {
+            DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?)
+        }
         (C::RGBA(8), DecodingResult::U8(v)) => {
             DynamicImage::ImageRgba8(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?)
         }
@@ -555,7 +560,9 @@ fn tiff_page(bytes: &[u8], n: u32, limits: ImageLimits) -> Result<DynamicImage, 
         (C::RGBA(16), DecodingResult::U16(v)) => {
             DynamicImage::ImageRgba16(image::ImageBuffer::from_raw(w, h, v).ok_or_else(bad)?)
         }
-        (ct, _) => return Err(format!("pages other than the first must be grey, RGB or RGBA of 8 or 16 bits, not {ct:?}")),
+        (ct, _) => {
+            return Err(format!("pages other than the first must be grey, RGB or RGBA of 8 or 16 bits, not {ct:?}"))
+        }
     };
     Ok(img)
 }
@@ -633,15 +640,21 @@ mod tests {
             let mut bytes = Vec::new();
             img.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).unwrap();
             for format in [PixelFormat::RGBA8, PixelFormat::RGBA32F] {
-                let src = ImageSource::from_bytes(bytes.clone(), Path::new("t.png"), &SourceOptions::default()).unwrap();
+                let src =
+                    ImageSource::from_bytes(bytes.clone(), Path::new("t.png"), &SourceOptions::default()).unwrap();
                 assert!(matches!(src.state, State::Png { .. }), "{:?} streams", img.color());
                 let streamed = src.read_frame(format).unwrap();
                 let whole = frame_from_image(img.clone(), format);
                 let rows = |f: &Frame| f.rows().flat_map(|r| r.to_vec()).collect::<Vec<u8>>();
                 let (a, b) = (rows(&streamed), rows(&whole));
                 let first = a.iter().zip(&b).position(|(x, y)| x != y);
-                assert!(first.is_none(), "{:?} as {format}: byte {first:?}: {:?} vs {:?}", img.color(),
-                    first.map(|i| &a[i / 16 * 16..i / 16 * 16 + 16]), first.map(|i| &b[i / 16 * 16..i / 16 * 16 + 16]));
+                assert!(
+                    first.is_none(),
+                    "{:?} as {format}: byte {first:?}: {:?} vs {:?}",
+                    img.color(),
+                    first.map(|i| &a[i / 16 * 16..i / 16 * 16 + 16]),
+                    first.map(|i| &b[i / 16 * 16..i / 16 * 16 + 16])
+                );
                 assert_eq!(streamed.is_opaque(), whole.is_opaque());
             }
         }
