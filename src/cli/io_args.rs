@@ -70,6 +70,12 @@ pub struct IoArgs {
     /// JPEG chroma subsampling.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = SubsamplingArg::Auto)]
     pub jpeg_subsampling: SubsamplingArg,
+    /// WebP: lossy at --webp-quality instead of lossless.
+    #[arg(long)]
+    pub webp_lossy: bool,
+    /// WebP lossy quality 1..=100 (implies --webp-lossy).
+    #[arg(long, value_name = "1-100", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub webp_quality: Option<u8>,
     /// TIFF compression.
     #[arg(long, value_name = "METHOD", value_enum, default_value_t = TiffCompressionArg::None)]
     pub tiff_compression: TiffCompressionArg,
@@ -112,6 +118,7 @@ impl IoArgs {
                 SubsamplingArg::S422 => Subsampling::S422,
                 SubsamplingArg::S420 => Subsampling::S420,
             },
+            webp_lossy: (self.webp_lossy || self.webp_quality.is_some()).then(|| self.webp_quality.unwrap_or(75)),
             tiff_compression: match self.tiff_compression {
                 TiffCompressionArg::None => TiffCompression::None,
                 TiffCompressionArg::Lzw => TiffCompression::Lzw,
@@ -207,6 +214,9 @@ mod tests {
             (o.png_compression, o.tiff_compression, o.background),
             (9, TiffCompression::Lzw, Some([16, 32, 48]))
         );
+        assert_eq!(io(&["--webp-lossy"]).encode_options(false).webp_lossy, Some(75));
+        assert_eq!(io(&["--webp-quality", "60"]).encode_options(false).webp_lossy, Some(60));
+        assert_eq!(io(&[]).encode_options(false).webp_lossy, None);
         assert!(T::try_parse_from(["t", "--png-compression", "10"]).is_err());
         assert!(T::try_parse_from(["t", "--background", "nope"]).is_err());
     }

@@ -155,6 +155,14 @@ fn encoder_settings_reach_the_files() {
     let prog = run("prog.jpg", &["--jpeg-progressive"]);
     let has = |b: &[u8], m: u8| b.windows(2).any(|w| w == [0xFF, m]);
     assert!(has(&prog, 0xC2) && !has(&q95, 0xC2), "progressive JPEGs have an SOF2 marker");
+    let lossless = run("ll.webp", &[]);
+    let lossy = run("lossy.webp", &["--webp-quality", "50"]);
+    assert!(lossy.len() * 2 < lossless.len(), "{} {}", lossy.len(), lossless.len());
+    let back = image::open(d.path().join("ll.webp")).unwrap().to_rgba8();
+    assert_eq!(back.into_raw(), read_png(&d.path().join("c0.png")).2, "lossless WebP");
+    let back = image::open(d.path().join("lossy.webp")).unwrap().to_rgba8().into_raw();
+    let worst = back.iter().zip(read_png(&d.path().join("c0.png")).2).map(|(a, b)| (*a as i32 - b as i32).abs()).max();
+    assert!(worst.unwrap() > 0 && worst.unwrap() < 80, "lossy WebP is close: {worst:?}");
     for (arg, code) in [("none", 1u16), ("lzw", 5), ("deflate", 8)] {
         let bytes = run(&format!("{arg}.tiff"), &["--tiff-compression", arg]);
         let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).unwrap();

@@ -79,6 +79,8 @@ pub struct EncodeOptions {
     pub jpeg_progressive: bool,
     /// JPEG chroma subsampling.
     pub jpeg_subsampling: Subsampling,
+    /// WebP: lossy at this quality (1..=100) instead of lossless.
+    pub webp_lossy: Option<u8>,
     /// TIFF compression.
     pub tiff_compression: TiffCompression,
     /// Bits per channel for PNG and TIFF (8 or 16); JPEG and WebP always write 8.
@@ -95,6 +97,7 @@ impl Default for EncodeOptions {
             png_fast: false,
             jpeg_progressive: false,
             jpeg_subsampling: Subsampling::Auto,
+            webp_lossy: None,
             tiff_compression: TiffCompression::None,
             depth: 8,
             background: None,
@@ -486,23 +489,26 @@ fn encode_buffered(
             enc.encode(pixels, w as u16, h as u16, ct).map_err(|e| e.to_string())
         }
         OutputFormat::Webp => {
-            let mut enc = image_webp::WebPEncoder::new(&mut *out);
-            if let Some(icc) = &metadata.icc {
-                enc.set_icc_profile(icc.clone());
+            let layout_px = if layout.channels == 4 { webp::PixelLayout::Rgba } else { webp::PixelLayout::Rgb };
+            let mut config = webp::WebPConfig::new().map_err(|_| "libwebp: no encoder configuration".to_string())?;
+            match options.webp_lossy {
+                Some(q) => {
+                    config.lossless = 0;
+                    config.quality = q.clamp(1, 100) as f32;
+                    config.alpha_compression = 1;
+                }
+                None => {
+                    // libwebp's defaults otherwise (quality 75 is the lossless effort, method 4),
+                    // as libvips uses them.
+                    config.lossless = 1;
+                    config.exact = 1;
+                }
             }
-            if let Some(exif) = &metadata.exif {
-                enc.set_exif_metadata(exif.clone());
-            }
-            if let Some(xmp) = &metadata.xmp {
-                enc.set_xmp_metadata(xmp.clone());
-            }
-            let ct = match layout.channels {
-                1 => image_webp::ColorType::L8,
-                2 => image_webp::ColorType::La8,
-                3 => image_webp::ColorType::Rgb8,
-                _ => image_webp::ColorType::Rgba8,
-            };
-            enc.encode(pixels, w, h, ct).map_err(|e| e.to_string())
+            let encoded = webp::Encoder::new(pixels, layout_px, w, h)
+                .encode_advanced(&config)
+                .map_err(|e| format!("libwebp: {e:?}"))?;
+            let bytes = webp_with_metadata(&encoded, w, h, layout.channels == 4, metadata)?;
+            out.write_all(&bytes).map_err(|e| e.to_string())
         }
         OutputFormat::Tiff => {
             let mut cursor = std::io::Cursor::new(Vec::with_capacity(pixels.len() / 2));
@@ -510,6 +516,68 @@ fn encode_buffered(
             out.write_all(cursor.get_ref()).map_err(|e| e.to_string())
         }
     }
+}
+
+/// A WebP file with `metadata` added: libwebp's image chunks in an extended (`VP8X`) container
+/// with `ICCP`, `EXIF` and `XMP ` chunks, or the file unchanged when there is none.
+fn webp_with_metadata(file: &[u8], w: u32, h: u32, alpha: bool, metadata: &Metadata) -> Result<Vec<u8>, String> {
+    if metadata.icc.is_none() && metadata.exif.is_none() && metadata.xmp.is_none() {
+        return Ok(file.to_vec());
+    }
+    if file.len() < 12 || &file[0..4] != b"RIFF" || &file[8..12] != b"WEBP" {
+        return Err("libwebp wrote no RIFF/WEBP container".into());
+    }
+    // The image chunks (VP8/VP8L, and ALPH for lossy alpha), without libwebp's own VP8X.
+    let mut image = Vec::new();
+    let mut i = 12;
+    while i + 8 <= file.len() {
+        let len = u32::from_le_bytes(file[i + 4..i + 8].try_into().expect("4 bytes")) as usize;
+        let end = (i + 8 + len + (len & 1)).min(file.len());
+        if &file[i..i + 4] != b"VP8X" {
+            image.extend_from_slice(&file[i..end]);
+        }
+        i = end;
+    }
+    let chunk = |out: &mut Vec<u8>, tag: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(tag);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(0);
+        }
+    };
+    let mut flags = 0u8;
+    if metadata.icc.is_some() {
+        flags |= 0x20;
+    }
+    if alpha {
+        flags |= 0x10;
+    }
+    if metadata.exif.is_some() {
+        flags |= 0x08;
+    }
+    if metadata.xmp.is_some() {
+        flags |= 0x04;
+    }
+    let mut vp8x = vec![flags, 0, 0, 0];
+    vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    chunk(&mut body, b"VP8X", &vp8x);
+    if let Some(icc) = &metadata.icc {
+        chunk(&mut body, b"ICCP", icc);
+    }
+    body.extend_from_slice(&image);
+    if let Some(exif) = &metadata.exif {
+        chunk(&mut body, b"EXIF", exif);
+    }
+    if let Some(xmp) = &metadata.xmp {
+        chunk(&mut body, b"XMP ", xmp);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
 }
 
 fn write_tiff(
