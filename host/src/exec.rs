@@ -129,7 +129,7 @@ pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_
     registry.resolve(&step.effect, step.quality.unwrap_or(quality))
 }
 
-fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
+pub(crate) fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
     RunError::Plugin {
         step: step.label(),
         effect: info.id.clone(),
@@ -151,7 +151,12 @@ pub struct PreparedStep {
 
 impl PreparedStep {
     /// Renders one band.
-    fn render(&self, inputs: &[FrameRef<'_>], output: FrameMut<'_>, ctx: &RenderCtx) -> Result<(), PluginError> {
+    pub(crate) fn render(
+        &self,
+        inputs: &[FrameRef<'_>],
+        output: FrameMut<'_>,
+        ctx: &RenderCtx,
+    ) -> Result<(), PluginError> {
         self.op.render_band(RSlice::from_slice(inputs), output, ctx).into_result()
     }
     /// Drops the plugin's per-image state (inside the plugin's guard).
@@ -212,7 +217,7 @@ pub fn prepare_step(
     Ok(prepared)
 }
 
-fn is_point(info: &EffectInfo) -> bool {
+pub(crate) fn is_point(info: &EffectInfo) -> bool {
     info.access == Access::POINT && info.kind == EffectKind::FILTER
 }
 
@@ -268,7 +273,7 @@ pub fn render_step(
 
 /// One segment of a fused run of point steps: composed tables and colour matrices run by the
 /// host, or a plugin call.
-enum Segment {
+pub(crate) enum Segment {
     Composed(point::Program),
     Call(usize),
 }
@@ -278,7 +283,7 @@ enum Segment {
 /// in the same pass with the rounding of each step), run with the same loops the plugins render
 /// them with, so the pixels are those of the steps run one after the other; other steps are
 /// plugin calls. Float frames call every step, as the row functions are the reference there.
-fn segments(ops: &[PreparedStep], format: PixelFormat) -> Vec<Segment> {
+pub(crate) fn segments(ops: &[PreparedStep], format: PixelFormat) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     let mut pending: Vec<point::Stage> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
@@ -304,12 +309,87 @@ fn segments(ops: &[PreparedStep], format: PixelFormat) -> Vec<Segment> {
 }
 
 /// Whether every pixel of the band's rows is opaque.
-fn band_is_opaque(chunk: &[u8], stride: usize, width: u32, rows: Rows, format: PixelFormat) -> bool {
+pub(crate) fn band_is_opaque(chunk: &[u8], stride: usize, width: u32, rows: Rows, format: PixelFormat) -> bool {
     let row_bytes = width as usize * format.bytes_per_pixel();
     chunk.chunks(stride).take(rows.len() as usize).all(|r| match format {
         PixelFormat::RGBA8 => point::row_is_opaque::<Rgba8>(bytemuck::cast_slice(&r[..row_bytes])),
         _ => point::row_is_opaque::<RgbaF32>(bytemuck::cast_slice(&r[..row_bytes])),
     })
+}
+
+/// A fused run of point steps over bands of one frame: composed segments run by the host,
+/// the others plugin calls.
+pub(crate) struct PointPass<'a> {
+    pub program: &'a [Segment],
+    pub ops: &'a [PreparedStep],
+    pub steps: &'a [(&'a Step, &'a EffectInfo)],
+    pub size: Size,
+    pub stride: usize,
+    pub format: PixelFormat,
+}
+
+impl PointPass<'_> {
+    /// Runs every segment on the rows `band` held in `chunk` (in place, or reading `src` for a
+    /// composed first segment; `last_streams`: the last composed pass writes around the cache).
+    pub fn run(
+        &self,
+        chunk: &mut [u8],
+        band: Rows,
+        opaque_in: bool,
+        src: Option<&[u8]>,
+        last_streams: bool,
+    ) -> Result<(), RunError> {
+        let (size, stride, format) = (self.size, self.stride, self.format);
+        // What the next plugin call receives: the opaque flag of the pixels as they are now.
+        let mut opaque = Some(opaque_in);
+        for (n, seg) in self.program.iter().enumerate() {
+            match seg {
+                Segment::Composed(p) => {
+                    let row_bytes = size.width as usize * 4;
+                    match src.filter(|_| n == 0) {
+                        Some(src) => {
+                            let last = last_streams && n + 1 == self.program.len();
+                            for (d, s) in chunk.chunks_mut(stride).zip(src.chunks(stride)).take(band.len() as usize) {
+                                let (s, d) = (
+                                    bytemuck::cast_slice(&s[..row_bytes]),
+                                    bytemuck::cast_slice_mut(&mut d[..row_bytes]),
+                                );
+                                if last {
+                                    p.run_streaming(s, d);
+                                } else {
+                                    p.run(s, d);
+                                }
+                            }
+                        }
+                        None => {
+                            for d in chunk.chunks_mut(stride).take(band.len() as usize) {
+                                p.run_in_place(bytemuck::cast_slice_mut(&mut d[..row_bytes]));
+                            }
+                        }
+                    }
+                    opaque = opaque.map(|o| o && p.keeps_opaque());
+                }
+                Segment::Call(k) => {
+                    let (step, info) = self.steps[*k];
+                    let known = opaque.unwrap_or_else(|| band_is_opaque(chunk, stride, size.width, band, format));
+                    let frame = FrameMut {
+                        data: (&mut *chunk).into(),
+                        width: size.width,
+                        height: size.height,
+                        stride: stride as u32,
+                        rows: band,
+                        format,
+                        opaque: known,
+                    };
+                    let ctx = RenderCtx { seed: step.seed, size };
+                    self.ops[*k].render(&[], frame, &ctx).map_err(|e| plugin_error(step, info, e))?;
+                    // A plugin call may change alpha: look again if another call follows.
+                    opaque = None;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Frames larger than this are written around the cache by their last composed pass.
@@ -348,55 +428,8 @@ pub fn render_fused(
         let _band = tracing::trace_span!(parent: &span, "fused band", rows = i as u32 * rows).entered();
         let start = i as u32 * rows;
         let band = Rows::new(start, (start + rows).min(size.height));
-        // What the next plugin call receives: the opaque flag of the pixels as they are now.
-        let mut opaque = Some(opaque_in);
-        for (n, seg) in program.iter().enumerate() {
-            match seg {
-                Segment::Composed(p) => {
-                    let row_bytes = size.width as usize * 4;
-                    match src.filter(|_| n == 0) {
-                        Some(src) => {
-                            let last = stream && n + 1 == program.len();
-                            for (d, s) in chunk.chunks_mut(stride).zip(src.chunks(stride)).take(band.len() as usize) {
-                                let (s, d) = (
-                                    bytemuck::cast_slice(&s[..row_bytes]),
-                                    bytemuck::cast_slice_mut(&mut d[..row_bytes]),
-                                );
-                                if last {
-                                    p.run_streaming(s, d);
-                                } else {
-                                    p.run(s, d);
-                                }
-                            }
-                        }
-                        None => {
-                            for d in chunk.chunks_mut(stride).take(band.len() as usize) {
-                                p.run_in_place(bytemuck::cast_slice_mut(&mut d[..row_bytes]));
-                            }
-                        }
-                    }
-                    opaque = opaque.map(|o| o && p.keeps_opaque());
-                }
-                Segment::Call(k) => {
-                    let (step, info) = steps[*k];
-                    let known = opaque.unwrap_or_else(|| band_is_opaque(chunk, stride, size.width, band, format));
-                    let frame = FrameMut {
-                        data: (&mut *chunk).into(),
-                        width: size.width,
-                        height: size.height,
-                        stride: stride as u32,
-                        rows: band,
-                        format,
-                        opaque: known,
-                    };
-                    let ctx = RenderCtx { seed: step.seed, size };
-                    ops[*k].render(&[], frame, &ctx).map_err(|e| plugin_error(step, info, e))?;
-                    // A plugin call may change alpha: look again if another call follows.
-                    opaque = None;
-                }
-            }
-        }
-        Ok(())
+        let pass = PointPass { program: &program, ops: &ops, steps, size, stride, format };
+        pass.run(chunk, band, opaque_in, src, stream)
     };
     let bands = out.bytes_mut().par_chunks_mut(band_bytes).enumerate();
     match &src {

@@ -25,6 +25,7 @@ pub mod registry;
 pub mod reload;
 pub mod run;
 pub mod session;
+pub mod stream;
 
 pub use chain::{Chain, ChainError, ChainSource};
 pub use error::{ImageError, LoadError, RunError};

@@ -14,6 +14,7 @@ mod io_files;
 mod library;
 mod reload;
 mod robust;
+mod stream;
 mod support;
 mod template;
 mod watch;
