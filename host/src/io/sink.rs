@@ -167,7 +167,7 @@ impl Layout {
 type Out = BufWriter<Box<dyn Write + Send>>;
 
 enum Encoder {
-    Png(png::StreamWriter<'static, Out>),
+    Png(Box<png::StreamWriter<'static, Out>>),
     /// Rows kept for an encoder that needs them all.
     Buffered(Out, Vec<u8>),
     Done,
@@ -237,7 +237,9 @@ impl ImageSink {
         };
         let out = BufWriter::with_capacity(1 << 16, out);
         let encoder = match format {
-            OutputFormat::Png => Encoder::Png(png_writer(out, size, layout, options, metadata).map_err(write_err)?),
+            OutputFormat::Png => {
+                Encoder::Png(Box::new(png_writer(out, size, layout, options, metadata).map_err(write_err)?))
+            }
             _ => Encoder::Buffered(out, Vec::with_capacity(layout.row_bytes(size.width) * size.height as usize)),
         };
         Ok(ImageSink {
@@ -288,10 +290,7 @@ impl ImageSink {
         if n > 0 && (stride < src_row || data.len() < stride * (n as usize - 1) + src_row) {
             return Err(self.write_err("internal: the row buffer is too short".into()));
         }
-        let background = match self.options.background {
-            Some(b) => b,
-            None => [255; 3],
-        };
+        let background = self.options.background.unwrap_or([255; 3]);
         let mut row = std::mem::take(&mut self.row);
         for i in 0..n as usize {
             let src = &data[i * stride..i * stride + src_row];
@@ -399,7 +398,7 @@ fn png_writer(
 /// Converts one RGBA8/RGBA32F row to `layout`, flattening alpha onto `background` when the
 /// layout has none. Returns whether some pixel was not opaque and got flattened.
 fn convert_row(src: &[u8], format: PixelFormat, layout: Layout, background: [u8; 3], dst: &mut [u8]) -> bool {
-    let alpha = layout.channels % 2 == 0;
+    let alpha = layout.channels.is_multiple_of(2);
     let grey = layout.channels <= 2;
     let mut flattened = false;
     let bg = background.map(|b| b as f32 / 255.0);
@@ -596,12 +595,11 @@ fn write_tiff(
         TiffCompression::Deflate => Compression::Deflate(DeflateLevel::Balanced),
     };
     let mut enc = TiffEncoder::new(w)?.with_compression(compression);
-    let wide: Vec<u16>;
-    if layout.depth == 16 {
-        wide = pixels.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect();
+    let wide: Vec<u16> = if layout.depth == 16 {
+        pixels.chunks_exact(2).map(|b| u16::from_be_bytes([b[0], b[1]])).collect()
     } else {
-        wide = Vec::new();
-    }
+        Vec::new()
+    };
     macro_rules! image {
         ($ct:ty, $data:expr) => {{
             let mut img = enc.new_image::<$ct>(size.width, size.height)?;

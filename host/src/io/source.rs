@@ -452,7 +452,7 @@ fn png_can_stream(bytes: &[u8]) -> bool {
     let Ok(reader) = png::Decoder::new(Cursor::new(bytes)).read_info() else { return false };
     let info = reader.info();
     !info.interlaced
-        && !info.animation_control.is_some_and(|a| a.num_frames > 1)
+        && info.animation_control.is_none_or(|a| a.num_frames <= 1)
         && !info
             .exif_metadata
             .as_deref()
@@ -502,8 +502,8 @@ fn count_frames(kind: ImageFormat, bytes: &[u8]) -> Result<u32, String> {
 
 /// Frame `n` (> 0) of a multi-frame file.
 fn decode_frame(kind: ImageFormat, bytes: &[u8], n: u32, limits: ImageLimits) -> Result<DynamicImage, String> {
-    let nth = |frames: image::Frames<'_>| -> Result<DynamicImage, String> {
-        let f = frames.skip(n as usize).next().ok_or("no such frame")?.map_err(|e| e.to_string())?;
+    let nth = |mut frames: image::Frames<'_>| -> Result<DynamicImage, String> {
+        let f = frames.nth(n as usize).ok_or("no such frame")?.map_err(|e| e.to_string())?;
         Ok(DynamicImage::ImageRgba8(f.into_buffer()))
     };
     match kind {
