@@ -161,8 +161,11 @@ fn encoder_settings_reach_the_files() {
     let back = image::open(d.path().join("ll.webp")).unwrap().to_rgba8();
     assert_eq!(back.into_raw(), read_png(&d.path().join("c0.png")).2, "lossless WebP");
     let back = image::open(d.path().join("lossy.webp")).unwrap().to_rgba8().into_raw();
-    let worst = back.iter().zip(read_png(&d.path().join("c0.png")).2).map(|(a, b)| (*a as i32 - b as i32).abs()).max();
-    assert!(worst.unwrap() > 0 && worst.unwrap() < 80, "lossy WebP is close: {worst:?}");
+    let diff: Vec<i32> =
+        back.iter().zip(read_png(&d.path().join("c0.png")).2).map(|(a, b)| (*a as i32 - b as i32).abs()).collect();
+    let mean = diff.iter().sum::<i32>() as f64 / diff.len() as f64;
+    // Lossy: not identical, but close on average (chroma edges of the test image differ most).
+    assert!(diff.iter().any(|&d| d > 0) && mean < 6.0, "lossy WebP mean error {mean}");
     for (arg, code) in [("none", 1u16), ("lzw", 5), ("deflate", 8)] {
         let bytes = run(&format!("{arg}.tiff"), &["--tiff-compression", arg]);
         let mut dec = tiff::decoder::Decoder::new(std::io::Cursor::new(bytes)).unwrap();
