@@ -175,6 +175,8 @@ pub fn fingerprint(chain: &Chain, registry: &Registry, options: &BatchOptions) -
         }
     }
     h.update(format!("{:?}", options.format).as_bytes());
+    let j = &options.job;
+    h.update(format!("{:?} {} {:?} {:?}", j.encode, j.follow_input_depth, j.frame, j.meta).as_bytes());
     h.finalize().to_hex()[..32].to_string()
 }
 

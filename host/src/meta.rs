@@ -630,11 +630,23 @@ pub struct Loaded {
 /// Decodes the image at `path` (as [`crate::io::load_image`]), reads its metadata, converts it
 /// to sRGB unless `options.keep_profile`, and prepares the metadata of its outputs.
 pub fn load(path: &Path, format: PixelFormat, limits: ImageLimits, options: MetaOptions) -> Result<Loaded, ImageError> {
-    let mut frame = crate::io::load_image(path, format, limits)?;
-    let input = read_file(path).unwrap_or_default();
+    let source = crate::io::ImageSource::open(path, &crate::io::SourceOptions { limits, frame: None })?;
+    load_source(source, format, options)
+}
+
+/// [`load`] from an opened source: its pixels (converted to sRGB unless `keep_profile`) and the
+/// metadata for outputs made from it.
+pub fn load_source(
+    source: crate::io::ImageSource,
+    format: PixelFormat,
+    options: MetaOptions,
+) -> Result<Loaded, ImageError> {
+    let input = source.header().metadata.clone();
+    let name = source.name().to_path_buf();
+    let mut frame = source.read_frame(format)?;
     let colour = manage_colour(&mut frame, input.icc.as_deref(), options);
     if let Colour::Unusable(why) = &colour {
-        tracing::warn!("{}: {why}; the pixels are used as decoded and the profile is not kept", path.display());
+        tracing::warn!("{}: {why}; the pixels are used as decoded and the profile is not kept", name.display());
     }
     let metadata = for_output(&input, options, !matches!(colour, Colour::Kept | Colour::Srgb));
     Ok(Loaded { frame, metadata, colour })

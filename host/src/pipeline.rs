@@ -70,6 +70,14 @@ pub struct JobOptions {
     pub isolate: Option<(Arc<crate::isolate::WorkerPool>, crate::isolate::Job)>,
     /// Metadata and colour handling of file inputs and outputs.
     pub meta: crate::meta::MetaOptions,
+    /// The frame or page read from multi-frame inputs (without it they are refused).
+    pub frame: Option<u32>,
+    /// Encoder settings of file outputs. `depth` 16 is used for every output; with
+    /// `follow_input_depth` an output is written with 16 bits when an input has more than 8 and
+    /// the chain works in F32.
+    pub encode: crate::io::EncodeOptions,
+    /// See `encode`.
+    pub follow_input_depth: bool,
     /// Provenance records in file outputs (`None`: none): how the render was asked for, and the
     /// overrides the chain was validated with.
     pub provenance: Option<(crate::provenance::Settings, Vec<crate::chain::Override>)>,
@@ -91,6 +99,9 @@ impl Default for JobOptions {
             #[cfg(unix)]
             isolate: None,
             meta: Default::default(),
+            frame: None,
+            encode: Default::default(),
+            follow_input_depth: true,
             provenance: None,
         }
     }
@@ -130,7 +141,7 @@ impl JobOptions {
 /// A chain input.
 #[derive(Clone)]
 pub enum JobInput {
-    /// An image file, decoded under the job's limits.
+    /// An image file (`-`: standard input), decoded under the job's limits.
     File(PathBuf),
     /// A frame in memory.
     Frame(Arc<Frame>),
@@ -141,7 +152,7 @@ pub enum JobInput {
 pub enum JobOutput {
     /// An image file, written atomically.
     File {
-        /// The path.
+        /// The path (`-`: standard output).
         path: PathBuf,
         /// Its encoding.
         format: OutputFormat,
@@ -223,10 +234,14 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
     // Outputs carry the metadata of the first file input.
     let mut metadata = None;
+    let mut deep = false;
+    let source = crate::io::SourceOptions { limits: options.limits, frame: options.frame };
     for (name, input) in &inputs {
         let frame = match input {
             JobInput::File(path) => {
-                let loaded = crate::meta::load(path, format, options.limits, options.meta)?;
+                let src = crate::io::ImageSource::open(path, &source)?;
+                deep |= src.header().bit_depth > 8;
+                let loaded = crate::meta::load_source(src, format, options.meta)?;
                 metadata.get_or_insert(loaded.metadata);
                 Arc::new(loaded.frame)
             }
@@ -246,6 +261,13 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
             .collect(),
         metadata: metadata.unwrap_or_default(),
         provenance: options.provenance.clone(),
+        encode: {
+            let mut e = options.encode.clone();
+            if deep && options.follow_input_depth && format == PixelFormat::RGBA32F {
+                e.depth = 16;
+            }
+            e
+        },
     });
     if let Some(max) = options.preview {
         crate::session::shrink_for_preview(&mut chain, &mut frames, max);
@@ -300,6 +322,7 @@ struct Writer {
     inputs: Vec<(String, PathBuf)>,
     metadata: crate::io::Metadata,
     provenance: Option<(crate::provenance::Settings, Vec<crate::chain::Override>)>,
+    encode: crate::io::EncodeOptions,
 }
 
 impl Writer {
@@ -310,7 +333,7 @@ impl Writer {
                 .map_err(|e| tracing::warn!("{}: no provenance record: {e}", path.display()))
                 .ok()
         });
-        crate::provenance::save(frame, path, format, &self.metadata, record.as_ref())
+        crate::provenance::save(frame, path, format, &self.encode, &self.metadata, record.as_ref())
     }
 
     /// Writes the file outputs; returns the in-memory ones.
@@ -476,6 +499,9 @@ pub fn clean_output_folders(outputs: &[JobOutput]) {
     let mut done = std::collections::HashSet::new();
     for o in outputs {
         if let JobOutput::File { path, .. } = o {
+            if path == Path::new("-") {
+                continue;
+            }
             let dir = folder_of(path).to_path_buf();
             if done.insert(dir.clone()) {
                 let n = crate::io::clean_stale_temps(&dir);

@@ -240,21 +240,28 @@ pub fn save(
     frame: &Frame,
     path: &Path,
     format: OutputFormat,
+    encode: &crate::io::EncodeOptions,
     meta: &Metadata,
     record: Option<&Record>,
 ) -> Result<(), ImageError> {
-    let Some(record) = record else { return crate::io::save_image_with(frame, path, format, meta) };
+    let target = crate::io::Target::from_path(path);
+    let write = |m: &Metadata| crate::io::save_image_with(frame, &target, format, encode, m);
+    let Some(record) = record else { return write(meta) };
     let json = serde_json::to_string(record).expect("a record serializes");
     let mut with = meta.clone();
     with.text.retain(|(k, _)| k != KEYWORD);
     with.text.push((KEYWORD.to_string(), json.clone()));
-    match crate::io::save_image_with(frame, path, format, &with) {
+    match write(&with) {
         Ok(()) => {
-            let _ = std::fs::remove_file(sidecar(path));
+            if target != crate::io::Target::Stdout {
+                let _ = std::fs::remove_file(sidecar(path));
+            }
             Ok(())
         }
-        Err(ImageError::Write { reason, .. }) if reason.contains("XMP packet") => {
-            crate::io::save_image_with(frame, path, format, meta)?;
+        Err(ImageError::Write { reason, .. })
+            if reason.contains("XMP packet") && target != crate::io::Target::Stdout =>
+        {
+            write(meta)?;
             crate::chain::edit::write_atomic(&sidecar(path), &json)
                 .map_err(|e| ImageError::Write { path: sidecar(path), reason: e.to_string() })
         }

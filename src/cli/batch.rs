@@ -27,12 +27,9 @@ pub struct BatchArgs {
     /// Folder for the outputs; subfolders of --input-dir are kept.
     #[arg(long)]
     output_dir: PathBuf,
-    /// Output format.
-    #[arg(long, default_value = "png", value_parser = ["png", "jpeg", "jpg", "webp", "tiff"])]
-    format: String,
-    /// JPEG quality 1..=100.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
-    jpeg_quality: u8,
+    /// Output format (--format, default png) and encoder settings.
+    #[command(flatten)]
+    io: super::io_args::IoArgs,
     /// Output file name: {stem} (input name without extension), {ext} (output extension),
     /// {index} (position in the sorted input list).
     #[arg(long, default_value = "{stem}.{ext}")]
@@ -207,12 +204,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let format = match args.format.as_str() {
-        "jpeg" | "jpg" => OutputFormat::Jpeg(args.jpeg_quality),
-        "webp" => OutputFormat::Webp,
-        "tiff" => OutputFormat::Tiff,
-        _ => OutputFormat::Png,
-    };
+    let format = args.io.format_flag().unwrap_or(OutputFormat::Png);
     // Inputs: (file, path relative to its root).
     let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
     if let Some(dir) = &args.input_dir {
@@ -340,6 +332,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
     };
     job_options.isolate = workers.map(|w| (w, args.render.isolate_job(g, &chain)));
     args.meta.apply(&mut job_options, &args.render, &overrides, None);
+    args.io.apply(&mut job_options);
     job_options.cache =
         (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None));
     let options = BatchOptions {

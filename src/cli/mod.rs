@@ -5,6 +5,7 @@ mod batch;
 mod bench;
 mod chain_cmd;
 mod color;
+pub mod io_args;
 mod job;
 mod plugin_exit;
 mod plugins;

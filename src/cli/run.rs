@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use fxchain_host::io::OutputFormat;
+use fxchain_host::io::Target;
 use fxchain_host::pipeline::{Job, JobInput, JobOutput};
 
 use super::job::RenderArgs;
@@ -40,18 +40,19 @@ impl std::ops::Deref for RunArgs {
 /// The options of `fxchain run` besides the chain (shared with `fxchain apply`).
 #[derive(Args, Debug)]
 pub struct RunOptions {
-    /// Input image, as FILE or NAME=FILE for chains with several named inputs.
+    /// Input image, as FILE or NAME=FILE for chains with several named inputs; `-` reads
+    /// standard input (the format is recognised from the content).
     #[arg(short, long = "input", value_name = "[NAME=]FILE")]
     inputs: Vec<String>,
-    /// Output file (format from the extension: png, jpg, webp, tiff). Repeat it for chains with
-    /// several outputs, or give a folder ending in `/`.
+    /// Output file (format from the extension: png, jpg, webp, tiff; or FMT:FILE), `-` for
+    /// standard output (with --format). Repeat it for chains with several outputs, or give a
+    /// folder ending in `/`.
     #[arg(short, long = "output", value_name = "FILE", required = true)]
     outputs: Vec<PathBuf>,
     #[command(flatten)]
     render: RenderArgs,
-    /// JPEG quality 1..=100.
-    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
-    jpeg_quality: u8,
+    #[command(flatten)]
+    io: super::io_args::IoArgs,
     /// Print a per-effect table of calls, time percentiles and ns per pixel after the run.
     #[arg(long)]
     metrics: bool,
@@ -134,30 +135,34 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     };
     let mut destinations = Vec::new();
+    let mut files = Vec::new();
     for o in &outputs {
-        // Before anything is decoded or rendered: the folder exists and takes new files.
-        if let Err(e) = fxchain_host::outdir::check_folder(fxchain_host::pipeline::folder_of(o), false) {
-            eprintln!("error: {e}");
-            return exit::ENV;
-        }
-        let format = match OutputFormat::from_path(o) {
-            Some(OutputFormat::Jpeg(_)) => OutputFormat::Jpeg(args.jpeg_quality),
-            Some(f) => f,
-            None => {
-                eprintln!("error: {}: unknown output format; use .png, .jpg, .webp or .tiff", o.display());
+        let (path, format) = match args.io.output(o) {
+            Ok((Target::File(p), f)) => (p, f),
+            Ok((Target::Stdout, f)) => (PathBuf::from("-"), f),
+            Err(e) => {
+                eprintln!("error: {e}");
                 return exit::USAGE;
             }
         };
-        destinations.push(JobOutput::File { path: o.clone(), format });
+        if path != Path::new("-") {
+            // Before anything is decoded or rendered: the folder exists and takes new files.
+            if let Err(e) = fxchain_host::outdir::check_folder(fxchain_host::pipeline::folder_of(&path), false) {
+                eprintln!("error: {e}");
+                return exit::ENV;
+            }
+            files.push(path.clone());
+        }
+        destinations.push(JobOutput::File { path, format });
     }
     let mut inputs = Vec::new();
     for (name, path) in parse_inputs(&args.inputs, &chain.inputs) {
-        if outputs.iter().any(|o| same_file(o, &path)) {
+        if files.iter().any(|o| same_file(o, &path)) {
             eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
             return exit::USAGE;
         }
         // A missing input is bad usage (docs/operations.md); an unreadable one is failed work.
-        if matches!(path.try_exists(), Ok(false)) {
+        if path != Path::new("-") && matches!(path.try_exists(), Ok(false)) {
             eprintln!("error: input file {} does not exist", path.display());
             return exit::USAGE;
         }
@@ -166,6 +171,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     options.preview = args.preview;
     args.meta.apply(&mut options, &args.render, &overrides, args.preview);
+    args.io.apply(&mut options);
     options.metrics = Some(metrics.clone());
     options.isolate = match g.workers(&registry, &chain, rayon::current_num_threads()) {
         Ok(w) => w.map(|w| (w, args.render.isolate_job(g, &chain))),

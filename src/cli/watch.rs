@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use fxchain_host::cache::ResultCache;
 use fxchain_host::chain;
-use fxchain_host::io::{save_image, OutputFormat};
+use fxchain_host::io::save_image_with;
 use fxchain_host::reload::{is_content_change, LiveRegistry, ReloadEvent};
 use fxchain_host::session::{RenderRequest, Rendered, Session, SessionError};
 use fxchain_host::{ChainSource, RegistryOptions};
@@ -43,7 +43,12 @@ pub struct WatchArgs {
     serve: Option<String>,
     #[command(flatten)]
     render: RenderArgs,
+    #[command(flatten)]
+    io: super::io_args::IoArgs,
 }
+
+/// The output settings of this `watch` (one per process), read by every write of the output.
+static OUTPUT_SETTINGS: std::sync::OnceLock<super::io_args::IoArgs> = std::sync::OnceLock::new();
 
 /// Why the watch loop wakes up.
 enum Trigger {
@@ -96,8 +101,10 @@ pub(crate) fn print_failure(e: &SessionError) {
 
 /// Writes the output file of a full render.
 pub(crate) fn write_output(r: &Rendered, output: &Path) -> Result<(), String> {
-    let format = OutputFormat::from_path(output).unwrap_or(OutputFormat::Png);
-    save_image(&r.image, output, format).map_err(|e| e.to_string())
+    let io = OUTPUT_SETTINGS.get().cloned().unwrap_or_default();
+    let (target, format) = io.output(output)?;
+    let options = io.encode_options(false);
+    save_image_with(&r.image, &target, format, &options, &Default::default()).map_err(|e| e.to_string())
 }
 
 /// Runs the command until interrupted.
@@ -110,6 +117,11 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
         Err(code) => return code,
     };
     options.cache = Some(ResultCache::new(super::mib(args.cache_mb), None));
+    if let Some(Err(e)) = args.output.as_deref().map(|o| args.io.output(o)) {
+        eprintln!("error: {e}");
+        return super::exit::USAGE;
+    }
+    let _ = OUTPUT_SETTINGS.set(args.io.clone());
     let live = LiveRegistry::new(&RegistryOptions {
         plugin_dirs: g.plugin_dirs.clone(),
         use_default_dirs: !g.no_default_plugins,

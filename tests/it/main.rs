@@ -12,6 +12,7 @@ mod engine;
 mod exit_codes;
 mod fixtures;
 mod golden;
+mod io_files;
 mod json;
 mod library;
 mod meta;

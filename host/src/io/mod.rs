@@ -1,11 +1,17 @@
-//! Image files: decoding with limits, and atomic writes.
+//! Image files: sources that decode with limits and yield rows, sinks that take rows and write
+//! atomically, and the temporary files behind those writes.
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+mod sink;
+mod source;
+
+pub use sink::{EncodeOptions, ImageSink, Layout, Subsampling, Target, TiffCompression};
+pub use source::{Header, ImageSource, SourceOptions, PNG_XMP_KEYWORD};
+
+use std::path::Path;
 use std::time::Duration;
 
 use fxchain_plugin_api::{PixelFormat, Size};
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageFormat};
 
 use crate::error::ImageError;
 use crate::frame::Frame;
@@ -71,74 +77,19 @@ impl ImageLimits {
     }
 }
 
-/// Decodes the image at `path` into a frame of `format`, honouring EXIF orientation. The
-/// dimensions and the decoder's pixel buffer are checked against `limits` before that buffer is
-/// allocated; a JPEG that ends before its end marker is refused as truncated.
+/// Decodes the image at `path` (or standard input for `-`) into a frame of `format`,
+/// honouring EXIF orientation: an [`ImageSource`] read whole. The dimensions and the decoder's
+/// pixel buffer are checked against `limits` before that buffer is allocated; a JPEG that ends
+/// before its end marker is refused as truncated; a file of several frames is refused (open an
+/// [`ImageSource`] with [`SourceOptions::frame`] to pick one).
 pub fn load_image(path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
-    let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
-    let too_big = |reason: String| ImageError::Limits { path: path.to_path_buf(), reason };
-    // `stat` never blocks; opening a named pipe would wait for a writer, and a device never ends.
-    let meta = std::fs::metadata(path).map_err(|e| decode(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(decode(format!("{}: not an image", file_kind(&meta))));
-    }
-    if meta.len() == 0 {
-        return Err(decode("the file is empty (0 bytes): not an image".into()));
-    }
-    if meta.len() > limits.max_bytes {
-        return Err(too_big(format!(
-            "the file is {} MiB, more than the decoding limit of {} MiB (--max-decode-mb)",
-            meta.len() >> 20,
-            limits.max_bytes >> 20
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| decode(e.to_string()))?;
-    decode_image(&bytes, path, format, limits)
+    ImageSource::open(path, &SourceOptions { limits, frame: None })?.read_frame(format)
 }
 
 /// Decodes an image file's bytes (as [`load_image`] does after reading the file); `path` is only
 /// used in messages.
 pub fn decode_image(bytes: &[u8], path: &Path, format: PixelFormat, limits: ImageLimits) -> Result<Frame, ImageError> {
-    let decode = |reason: String| ImageError::Decode { path: path.to_path_buf(), reason };
-    let too_big = |reason: String| ImageError::Limits { path: path.to_path_buf(), reason };
-    if bytes.is_empty() {
-        return Err(decode("the file is empty (0 bytes): not an image".into()));
-    }
-    let reader =
-        ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| decode(e.to_string()))?;
-    let Some(kind) = reader.format() else {
-        return Err(decode("not an image in a supported format (png, jpeg, webp, tiff)".into()));
-    };
-    if kind == ImageFormat::Jpeg && jpeg_is_truncated(bytes) {
-        return Err(decode("the JPEG data ends before its end marker: the file is truncated".into()));
-    }
-    let mut l = image::Limits::default();
-    l.max_image_width = Some(limits.max_width);
-    l.max_image_height = Some(limits.max_height);
-    l.max_alloc = Some(limits.max_bytes);
-    let mut reader = reader;
-    reader.limits(l.clone());
-    let mut decoder = reader.into_decoder().map_err(|e| classify(path, e))?;
-    let (w, h) = decoder.dimensions();
-    limits.check(w, h).map_err(too_big)?;
-    // `into_decoder` + `from_decoder` skip the reservation `ImageReader::decode` makes: make it
-    // here, so the pixel buffer counts against the limit before it is allocated.
-    l.reserve(decoder.total_bytes()).map_err(|_| {
-        too_big(format!(
-            "decoding {w}x{h} needs {} MiB, more than the limit of {} MiB (--max-decode-mb)",
-            decoder.total_bytes().div_ceil(1 << 20),
-            limits.max_bytes >> 20
-        ))
-    })?;
-    let orientation = decoder.orientation().ok();
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| classify(path, e))?;
-    if let Some(o) = orientation {
-        img.apply_orientation(o);
-    }
-    if img.width() == 0 || img.height() == 0 {
-        return Err(decode("the image is empty".into()));
-    }
-    Ok(frame_from_image(img, format))
+    ImageSource::from_bytes(bytes.to_vec(), path, &SourceOptions { limits, frame: None })?.read_frame(format)
 }
 
 /// A frame of `format` holding a decoded image: 8-bit images become `Rgba8` frames unless
@@ -260,6 +211,25 @@ impl OutputFormat {
             _ => None,
         }
     }
+    /// The format named `name` (`png`, `jpg`/`jpeg`, `webp`, `tif`/`tiff`), JPEG at quality 90.
+    pub fn from_name(name: &str) -> Option<OutputFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "png" => Some(OutputFormat::Png),
+            "jpg" | "jpeg" => Some(OutputFormat::Jpeg(90)),
+            "webp" => Some(OutputFormat::Webp),
+            "tif" | "tiff" => Some(OutputFormat::Tiff),
+            _ => None,
+        }
+    }
+    /// The format's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Png => "PNG",
+            OutputFormat::Jpeg(_) => "JPEG",
+            OutputFormat::Webp => "WebP",
+            OutputFormat::Tiff => "TIFF",
+        }
+    }
     /// The usual file extension.
     pub fn extension(self) -> &'static str {
         match self {
@@ -274,57 +244,53 @@ impl OutputFormat {
 /// The largest width or height a WebP file can hold (14-bit fields).
 pub const MAX_WEBP_SIDE: u32 = 16383;
 
-/// Encodes `frame` to `path` atomically: the bytes go to a temporary file in the same folder,
-/// which is renamed over `path` only when complete. No partial file is ever visible.
+/// Encodes `frame` to `path` atomically with the default [`EncodeOptions`]: the bytes go to a
+/// temporary file in the same folder, which is renamed over `path` only when complete. No
+/// partial file is ever visible.
 pub fn save_image(frame: &Frame, path: &Path, format: OutputFormat) -> Result<(), ImageError> {
-    save_image_with(frame, path, format, &Metadata::default())
+    save_image_with(frame, &Target::File(path.to_path_buf()), format, &EncodeOptions::default(), &Metadata::default())
 }
 
-/// [`save_image`] with `meta` (ICC, EXIF, XMP, text records) embedded into the file
-/// (see [`crate::meta::embed`]).
-pub fn save_image_with(frame: &Frame, path: &Path, format: OutputFormat, meta: &Metadata) -> Result<(), ImageError> {
-    let write_err = |reason: String| ImageError::Write { path: path.to_path_buf(), reason };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let size = frame.size();
-    if format == OutputFormat::Webp && size.width.max(size.height) > MAX_WEBP_SIDE {
-        return Err(write_err(format!(
-            "{}x{} is too large for WebP (at most {MAX_WEBP_SIDE} pixels per side); write png or tiff instead",
-            size.width, size.height
-        )));
+/// Encodes `frame` to `target` with `options` and `metadata`, in the smallest layout that holds
+/// it exactly ([`Layout::for_frame`]).
+pub fn save_image_with(
+    frame: &Frame,
+    target: &Target,
+    format: OutputFormat,
+    options: &EncodeOptions,
+    metadata: &Metadata,
+) -> Result<(), ImageError> {
+    let layout = Layout::for_frame(frame, format, options);
+    let mut sink = ImageSink::create(target.clone(), frame.size(), format, layout, options, metadata)?;
+    sink.push_frame(frame)?;
+    sink.finish()
+}
+
+/// Parses a colour for `--background`: `#rgb`, `#rrggbb` (the `#` may be left out), `R,G,B`
+/// (0..=255 each), or `white`, `black`, `grey`/`gray`.
+pub fn parse_color(s: &str) -> Result<[u8; 3], String> {
+    let t = s.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "white" => return Ok([255; 3]),
+        "black" => return Ok([0; 3]),
+        "grey" | "gray" => return Ok([128; 3]),
+        _ => {}
     }
-    let rgba = image::RgbaImage::from_raw(size.width, size.height, frame.to_rgba8_vec())
-        .ok_or_else(|| write_err("internal: frame size mismatch".into()))?;
-    let mut tmp =
-        temp_in(&dir).map_err(|e| write_err(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
-    {
-        let mut w = std::io::Cursor::new(Vec::new());
-        let result = match format {
-            OutputFormat::Png => DynamicImage::ImageRgba8(rgba).write_to(&mut w, ImageFormat::Png),
-            OutputFormat::Jpeg(q) => {
-                let rgb = DynamicImage::ImageRgba8(rgba).to_rgb8();
-                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut w, q.clamp(1, 100)).encode_image(&rgb)
-            }
-            OutputFormat::Webp => DynamicImage::ImageRgba8(rgba).write_to(&mut w, ImageFormat::WebP),
-            OutputFormat::Tiff => {
-                let mut cursor = std::io::Cursor::new(Vec::new());
-                DynamicImage::ImageRgba8(rgba)
-                    .write_to(&mut cursor, ImageFormat::Tiff)
-                    .and_then(|_| w.write_all(cursor.get_ref()).map_err(image::ImageError::IoError))
-            }
-        };
-        result.map_err(|e| write_err(e.to_string()))?;
-        let encoded = crate::meta::embed(w.get_ref(), format, meta).map_err(write_err)?;
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        w.write_all(&encoded).map_err(|e| write_err(e.to_string()))?;
-        w.flush().map_err(|e| write_err(e.to_string()))?;
+    let bad = || format!("{s:?}: expected #rrggbb, #rgb, R,G,B or white/black/grey");
+    if t.contains(',') {
+        let v: Vec<u8> = t.split(',').map(|c| c.trim().parse::<u8>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        return <[u8; 3]>::try_from(v).map_err(|_| bad());
     }
-    tmp.as_file().sync_all().map_err(|e| write_err(e.to_string()))?;
-    set_output_permissions(tmp.as_file(), path);
-    tmp.persist(path).map_err(|e| write_err(e.error.to_string()))?;
-    Ok(())
+    let hex = t.strip_prefix('#').unwrap_or(t);
+    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let n = |a: &str| u8::from_str_radix(a, 16).map_err(|_| bad());
+    match hex.len() {
+        3 => Ok([n(&hex[0..1])? * 17, n(&hex[1..2])? * 17, n(&hex[2..3])? * 17]),
+        6 => Ok([n(&hex[0..2])?, n(&hex[2..4])?, n(&hex[4..6])?]),
+        _ => Err(bad()),
+    }
 }
 
 /// A copy of `frame` scaled down (triangle filter) so its larger side is at most `max` pixels;
@@ -538,6 +504,18 @@ mod tests {
         assert!(!jpeg_is_truncated(&padded));
         for cut in [full.len() - 1, full.len() - 2, full.len() * 3 / 4, full.len() / 2, 200, 4] {
             assert!(jpeg_is_truncated(&full[..cut]), "cut at {cut} of {}", full.len());
+        }
+    }
+
+    #[test]
+    fn colours_parse_in_every_spelling_and_bad_ones_say_what_is_expected() {
+        assert_eq!(parse_color("#ff8000"), Ok([255, 128, 0]));
+        assert_eq!(parse_color("FF8000"), Ok([255, 128, 0]));
+        assert_eq!(parse_color("#f80"), Ok([255, 136, 0]));
+        assert_eq!(parse_color("10, 20,30"), Ok([10, 20, 30]));
+        assert_eq!(parse_color("White"), Ok([255; 3]));
+        for bad in ["#ff80", "1,2", "1,2,300", "blue-ish", "#gg0000"] {
+            assert!(parse_color(bad).unwrap_err().contains("expected #rrggbb"), "{bad}");
         }
     }
 
