@@ -348,7 +348,7 @@ fn xml_unescape(s: &str) -> String {
 
 /// The XMP packet to write: the input's, with the text records added as elements of the
 /// `fxchain` namespace in an `rdf:Description` of their own; a new packet when there is none.
-fn xmp_with_text(meta: &Metadata) -> Option<String> {
+pub fn xmp_with_text(meta: &Metadata) -> Option<String> {
     let base = meta.xmp.as_ref().map(|x| String::from_utf8_lossy(x).into_owned());
     if meta.text.is_empty() {
         return base;

@@ -255,8 +255,9 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         inputs: inputs
             .iter()
             .filter_map(|(n, i)| match i {
-                JobInput::File(p) => Some((n.clone(), p.clone())),
-                JobInput::Frame(_) => None,
+                // Standard input cannot be found again by a replay: it is not recorded.
+                JobInput::File(p) if p != Path::new("-") => Some((n.clone(), p.clone())),
+                _ => None,
             })
             .collect(),
         metadata: metadata.unwrap_or_default(),

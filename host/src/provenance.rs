@@ -251,6 +251,11 @@ pub fn save(
     let mut with = meta.clone();
     with.text.retain(|(k, _)| k != KEYWORD);
     with.text.push((KEYWORD.to_string(), json.clone()));
+    if format != OutputFormat::Png {
+        // Text records live in the XMP packet where the format has no text chunks.
+        with.xmp = crate::meta::xmp_with_text(&with).map(String::into_bytes);
+        with.text.clear();
+    }
     match write(&with) {
         Ok(()) => {
             if target != crate::io::Target::Stdout {

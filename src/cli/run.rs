@@ -188,6 +188,14 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     }
     fxchain_host::pipeline::clean_output_folders(&destinations);
+    let names: Vec<String> = destinations
+        .iter()
+        .map(|d| match d {
+            JobOutput::File { path, .. } if path == Path::new("-") => "<stdout>".to_string(),
+            JobOutput::File { path, .. } => path.display().to_string(),
+            JobOutput::Memory => "memory".to_string(),
+        })
+        .collect();
     let job = Job { chain, inputs, outputs: destinations, options };
     let rendering = super::plugin_exit::Rendering::begin();
     let result = fxchain_host::pipeline::run(job, &registry);
@@ -201,8 +209,8 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     };
     if !g.quiet {
         report::step_rows(&result.steps);
-        for (path, size) in outputs.iter().zip(&result.sizes) {
-            eprintln!("wrote {} ({}x{})", path.display(), size.width, size.height);
+        for (name, size) in names.iter().zip(&result.sizes) {
+            eprintln!("wrote {name} ({}x{})", size.width, size.height);
         }
     }
     if args.metrics {

@@ -238,7 +238,8 @@ fn explain_shows_variants_fusion_sizes_and_keys() {
         "{text}"
     );
     let json = fxchain(&["chain", "explain", chain.to_str().unwrap(), "--json"], &[plugin_dir()], dir.path());
-    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let rows = &doc["steps"];
     assert_eq!(rows[0]["size"], serde_json::json!([320, 240]));
     assert_eq!(rows[1]["fused_with_next"], true);
     assert_eq!(rows[3]["level"], 3);

@@ -185,7 +185,7 @@ fn limits_and_deadlines_fail_the_same_way_in_every_command() {
         &format!("(steps: [{}])", ["(effect: \"blur.median\", params: {\"radius\": 10})"; 6].join(", ")),
     );
     let cases: [(&str, &[&str], &str); 2] = [
-        ("blur.ron", &["--max-width", "50"], "in.png: exceeds the"),
+        ("blur.ron", &["--max-width", "50"], "exceeds the size limit of 50x"),
         ("slow.ron", &["--deadline", "0.001"], "deadline"),
     ];
     for (chain, flags, message) in cases {
