@@ -138,6 +138,20 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// The chain input `name` was not given: the error says how to give it.
+    pub fn missing_input(name: &str) -> RunError {
+        RunError::MissingInput {
+            name: name.to_string(),
+            hint: if name == "input" {
+                "this chain reads an image: pass it with -i FILE".into()
+            } else {
+                format!("pass it with -i {name}=FILE")
+            },
+        }
+    }
+}
+
 /// Why reading or writing an image failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]

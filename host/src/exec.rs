@@ -618,14 +618,7 @@ pub fn render(
     };
     for name in &chain.inputs {
         if !inputs.contains_key(name) {
-            return Err(RunError::MissingInput {
-                name: name.clone(),
-                hint: if name == "input" {
-                    "this chain reads an image: pass it with -i FILE".into()
-                } else {
-                    format!("pass it with -i {name}=FILE")
-                },
-            });
+            return Err(RunError::missing_input(name));
         }
     }
     let gen_size = chain

@@ -220,14 +220,7 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     }
     for name in &chain.inputs {
         if !inputs.iter().any(|(n, _)| n == name) {
-            return Err(RunError::MissingInput {
-                name: name.clone(),
-                hint: if name == "input" {
-                    "this chain reads an image: pass it with -i FILE".into()
-                } else {
-                    format!("pass it with -i {name}=FILE")
-                },
-            });
+            return Err(RunError::missing_input(name));
         }
     }
     let format = input_format(&chain);

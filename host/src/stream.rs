@@ -394,14 +394,7 @@ pub fn stream(
     let mut inputs = inputs;
     for name in &chain.inputs {
         if !inputs.iter().any(|(n, _)| n == name) {
-            return Err(RunError::MissingInput {
-                name: name.clone(),
-                hint: if name == "input" {
-                    "this chain reads an image: pass it with -i FILE".into()
-                } else {
-                    format!("pass it with -i {name}=FILE")
-                },
-            });
+            return Err(RunError::missing_input(name));
         }
     }
     // Sources in the chain's input order; frames in the chain's pixel format.
@@ -572,10 +565,7 @@ impl Streamer<'_> {
                 .inputs
                 .iter()
                 .map(|src| match src {
-                    Source::Input(n) => input_index(n).map(Up::Input).ok_or_else(|| RunError::MissingInput {
-                        name: n.clone(),
-                        hint: format!("pass it with -i {n}=FILE"),
-                    }),
+                    Source::Input(n) => input_index(n).map(Up::Input).ok_or_else(|| RunError::missing_input(n)),
                     Source::Step(j) => self.at[*j].ok_or_else(|| RunError::BadPlan {
                         step: step.label(),
                         effect: step.effect.clone(),
