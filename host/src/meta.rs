@@ -599,6 +599,13 @@ pub fn convert_to_srgb(frame: &mut Frame, icc: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether colour management has work to do on an input tagged `icc` under `options` (a profile
+/// other than sRGB, converted or found unusable, and no `keep_profile`): such an input is decoded
+/// whole before rendering.
+pub fn converts(icc: Option<&[u8]>, options: MetaOptions) -> bool {
+    icc.is_some_and(|icc| !options.keep_profile && !is_srgb(icc))
+}
+
 /// Brings a decoded frame to sRGB according to its input's ICC profile and `options`.
 pub fn manage_colour(frame: &mut Frame, icc: Option<&[u8]>, options: MetaOptions) -> Colour {
     let Some(icc) = icc else { return Colour::Untagged };

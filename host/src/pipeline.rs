@@ -196,6 +196,66 @@ pub fn input_format(chain: &Chain) -> PixelFormat {
     }
 }
 
+#[cfg(unix)]
+fn isolated(o: &JobOptions) -> Option<()> {
+    o.isolate.as_ref().map(|_| ())
+}
+
+#[cfg(not(unix))]
+fn isolated(_: &JobOptions) -> Option<()> {
+    None
+}
+
+/// A chain input whose header has been read.
+enum Opened {
+    Frame(Arc<Frame>),
+    Source(crate::io::ImageSource, PathBuf),
+}
+
+impl Opened {
+    fn size(&self) -> Size {
+        match self {
+            Opened::Frame(f) => f.size(),
+            Opened::Source(s, _) => s.header().size,
+        }
+    }
+}
+
+/// An image source read by a stream, row by row.
+struct SourceRows(crate::io::ImageSource);
+
+impl crate::stream::RowSource for SourceRows {
+    fn size(&self) -> Size {
+        self.0.header().size
+    }
+    fn read_rows(
+        &mut self,
+        rows: fxchain_plugin_api::Rows,
+        data: &mut [u8],
+        stride: usize,
+        format: PixelFormat,
+    ) -> Result<(), String> {
+        let n = self.0.read_rows(format, data, stride, rows.len()).map_err(|e| e.to_string())?;
+        if n != rows.len() {
+            return Err(format!("the image ended after {} of {} rows", rows.start + n, rows.end));
+        }
+        Ok(())
+    }
+}
+
+/// Opens `path` for a stream: the source already open first, the file again when the stream
+/// renders once more.
+fn reopen(src: crate::io::ImageSource, path: PathBuf, options: crate::io::SourceOptions) -> crate::stream::OpenRows {
+    let mut first = Some(src);
+    Box::new(move || {
+        let s = match first.take() {
+            Some(s) => s,
+            None => crate::io::ImageSource::open(&path, &options).map_err(|e| e.to_string())?,
+        };
+        Ok(Box::new(SourceRows(s)) as Box<dyn crate::stream::RowSource>)
+    })
+}
+
 fn wants_stream(job: &Job) -> bool {
     match job.options.execution {
         Execution::Stream => true,
@@ -203,6 +263,7 @@ fn wants_stream(job: &Job) -> bool {
         Execution::Auto => {
             job.options.cache.is_none()
                 && job.options.preview.is_none()
+                && isolated(&job.options).is_none()
                 && job.outputs.iter().all(|o| matches!(o, JobOutput::File { .. }))
         }
     }
@@ -224,23 +285,53 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         }
     }
     let format = input_format(&chain);
-    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
+    // Headers first: sizes, depth and metadata are known before any pixel is decoded.
+    let source = crate::io::SourceOptions { limits: options.limits, frame: options.frame };
+    let mut opened: Vec<(String, Opened)> = Vec::new();
     // Outputs carry the metadata of the first file input.
     let mut metadata = None;
     let mut deep = false;
-    let source = crate::io::SourceOptions { limits: options.limits, frame: options.frame };
     for (name, input) in &inputs {
-        let frame = match input {
+        let o = match input {
             JobInput::File(path) => {
                 let src = crate::io::ImageSource::open(path, &source)?;
                 deep |= src.header().bit_depth > 8;
-                let loaded = crate::meta::load_source(src, format, options.meta)?;
-                metadata.get_or_insert(loaded.metadata);
-                Arc::new(loaded.frame)
+                Opened::Source(src, path.clone())
             }
-            JobInput::Frame(f) => f.clone(),
+            JobInput::Frame(f) => Opened::Frame(f.clone()),
         };
-        frames.insert(name.clone(), frame);
+        opened.push((name.clone(), o));
+    }
+    let sizes: HashMap<String, Size> = opened.iter().map(|(k, o)| (k.clone(), o.size())).collect();
+    if options.optimize.unwrap_or(chain.optimize) && options.preview.is_none() {
+        chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
+    }
+    let probe = Job { chain, inputs: Vec::new(), outputs, options };
+    let stream =
+        wants_stream(&probe) && crate::stream::not_streamable(&probe.chain, registry, probe.options.quality).is_none();
+    let Job { mut chain, outputs, options, .. } = probe;
+    // Decoded whole: everything a materialised render reads, and inputs a stream cannot read
+    // row by row (standard input, which cannot be read again; pixels converted to sRGB).
+    let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
+    let mut rows: Vec<(String, StreamInput)> = Vec::new();
+    for (name, o) in opened {
+        match o {
+            Opened::Frame(f) => {
+                frames.insert(name, f);
+            }
+            Opened::Source(src, path) => {
+                let icc = src.header().metadata.icc.clone();
+                if stream && path != Path::new("-") && !crate::meta::converts(icc.as_deref(), options.meta) {
+                    let header = src.header().clone();
+                    metadata.get_or_insert_with(|| crate::meta::for_output(&header.metadata, options.meta, false));
+                    rows.push((name, StreamInput::Rows(header.size, reopen(src, path, source))));
+                } else {
+                    let loaded = crate::meta::load_source(src, format, options.meta)?;
+                    metadata.get_or_insert(loaded.metadata);
+                    frames.insert(name, Arc::new(loaded.frame));
+                }
+            }
+        }
     }
     let writer = Arc::new(Writer {
         chain: chain.clone(),
@@ -263,26 +354,25 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
             e
         },
     });
+    if stream {
+        let mut inputs: Vec<(String, StreamInput)> =
+            frames.into_iter().map(|(k, f)| (k, StreamInput::Frame(f))).collect();
+        inputs.extend(rows);
+        return run_streaming(chain, registry, inputs, sizes, outputs, &options, writer);
+    }
     if let Some(max) = options.preview {
         crate::session::shrink_for_preview(&mut chain, &mut frames, max);
+        if options.optimize.unwrap_or(chain.optimize) {
+            let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
+            chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
+        }
     }
-    if options.optimize.unwrap_or(chain.optimize) {
-        let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-        chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
-    }
-    let probe = Job { chain, inputs: Vec::new(), outputs, options };
-    let stream =
-        wants_stream(&probe) && crate::stream::not_streamable(&probe.chain, registry, probe.options.quality).is_none();
-    let Job { chain, outputs, options, .. } = probe;
     #[cfg(unix)]
     if let Some((pool, job)) = &options.isolate {
         let rendered = pool.render(job, &frames, options.deadline)?;
         let sizes = rendered.iter().map(|f| f.size()).collect();
         let frames = writer.write_frames(&rendered, &outputs)?;
         return Ok(JobResult { frames, sizes, steps: Vec::new(), streamed: false, chain });
-    }
-    if stream {
-        return run_streaming(chain, registry, frames, outputs, &options, writer);
     }
     let render = options.render_options();
     let RenderResult { outputs: rendered, steps } = render_with_deadline(&chain, registry, &frames, &render)?;
@@ -382,12 +472,12 @@ impl RowSink for FileSink {
 fn run_streaming(
     chain: Chain,
     registry: &Arc<Registry>,
-    frames: HashMap<String, Arc<Frame>>,
+    inputs: Vec<(String, StreamInput)>,
+    sizes: HashMap<String, Size>,
     outputs: Vec<JobOutput>,
     options: &JobOptions,
     writer: Arc<Writer>,
 ) -> Result<JobResult, RunError> {
-    let sizes: HashMap<String, Size> = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
     let render = options.render_options();
     let shapes = crate::stream::output_shapes(&chain, registry, &sizes, &render)?;
     let sizes: Vec<Size> = shapes.iter().map(|s| s.0).collect();
@@ -416,7 +506,6 @@ fn run_streaming(
                 }
             }
         };
-        let inputs = frames.into_iter().map(|(k, f)| (k, StreamInput::Frame(f))).collect();
         let steps = crate::stream::stream(
             &chain,
             &registry,

@@ -126,7 +126,22 @@ pub struct Settings {
 
 /// BLAKE3 of a frame's pixels as tightly packed 8-bit RGBA.
 pub fn pixel_hash(frame: &Frame) -> String {
-    blake3::hash(&frame.to_rgba8_vec()).to_hex().to_string()
+    // Row by row: the hash of `to_rgba8_vec()` without a copy of the image.
+    let mut h = blake3::Hasher::new();
+    let width = frame.size().width as usize;
+    let mut row8 = Vec::with_capacity(width * 4);
+    for r in frame.rows() {
+        if frame.format() == fxchain_plugin_api::PixelFormat::RGBA8 {
+            h.update(&r[..width * 4]);
+        } else {
+            row8.clear();
+            row8.extend(
+                bytemuck::cast_slice::<u8, f32>(&r[..width * 16]).iter().map(|v| fxchain_plugin_api::f32_to_u8(*v)),
+            );
+            h.update(&row8);
+        }
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// The chain's text with `overrides` applied where they are written (comments and layout kept).
@@ -477,6 +492,17 @@ pub fn replay(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_pixel_hash_is_that_of_the_rgba8_pixels_for_both_formats() {
+        let px: Vec<u8> = (0..7 * 5 * 4).map(|i| (i * 37 % 256) as u8).collect();
+        let f = Frame::from_rgba8(fxchain_plugin_api::Size::new(7, 5), &px);
+        assert_eq!(pixel_hash(&f), blake3::hash(&px).to_hex().to_string());
+        let g = f.convert(fxchain_plugin_api::PixelFormat::RGBA32F);
+        assert_eq!(pixel_hash(&g), blake3::hash(&g.to_rgba8_vec()).to_hex().to_string());
+        assert_eq!(pixel_hash(&g), pixel_hash(&f));
+    }
+
     use super::*;
 
     #[test]
