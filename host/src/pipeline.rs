@@ -209,7 +209,7 @@ fn isolated(_: &JobOptions) -> Option<()> {
 /// A chain input whose header has been read.
 enum Opened {
     Frame(Arc<Frame>),
-    Source(crate::io::ImageSource, PathBuf),
+    Source(Box<crate::io::ImageSource>, PathBuf),
 }
 
 impl Opened {
@@ -296,7 +296,7 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
             JobInput::File(path) => {
                 let src = crate::io::ImageSource::open(path, &source)?;
                 deep |= src.header().bit_depth > 8;
-                Opened::Source(src, path.clone())
+                Opened::Source(Box::new(src), path.clone())
             }
             JobInput::Frame(f) => Opened::Frame(f.clone()),
         };
@@ -324,9 +324,9 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
                 if stream && path != Path::new("-") && !crate::meta::converts(icc.as_deref(), options.meta) {
                     let header = src.header().clone();
                     metadata.get_or_insert_with(|| crate::meta::for_output(&header.metadata, options.meta, false));
-                    rows.push((name, StreamInput::Rows(header.size, reopen(src, path, source))));
+                    rows.push((name, StreamInput::Rows(header.size, reopen(*src, path, source))));
                 } else {
-                    let loaded = crate::meta::load_source(src, format, options.meta)?;
+                    let loaded = crate::meta::load_source(*src, format, options.meta)?;
                     metadata.get_or_insert(loaded.metadata);
                     frames.insert(name, Arc::new(loaded.frame));
                 }
