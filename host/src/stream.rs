@@ -315,7 +315,12 @@ struct SourceState {
 pub fn not_streamable(chain: &Chain, registry: &Registry, quality: Option<fxchain_plugin_api::Tier>) -> Option<String> {
     let plan = Plan::new(chain, registry, quality.unwrap_or(chain.quality), preferred(chain), true).ok()?;
     for (i, step) in chain.steps.iter().enumerate() {
-        let Some((_, format)) = &plan.nodes[i] else { continue };
+        let Some((info, format)) = &plan.nodes[i] else { continue };
+        if info.variant_of.is_some() {
+            // Fast variants may approximate per band (half-resolution passes): their pixels
+            // are those of whole frames only when rendered on whole frames.
+            return Some(format!("step {} runs the fast variant {}", step.label(), info.id));
+        }
         for s in &step.inputs {
             if let Source::Step(j) = s {
                 if let Some((_, f)) = &plan.nodes[*j] {

@@ -34,7 +34,7 @@ def test_dask_folder_matches_fxchain_batch(sample, tmp_path):
         a[..., :3] ^= rng.integers(0, 32, a.shape[:2] + (3,), dtype=np.uint8)
         Image.fromarray(a).save(src / ("sub" if i % 2 else "") / f"img{i}.png")
     chain = ROOT / "examples" / "chains" / "photo.ron"
-    cli("--quiet", "batch", chain, "--input-dir", src, "--output-dir", tmp_path / "batch")
+    cli("--quiet", "batch", chain, "--input-dir", src, "--output-dir", tmp_path / "batch", "--no-provenance")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:

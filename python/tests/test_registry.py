@@ -15,7 +15,7 @@ def test_effects_are_plain_dicts_like_plugins_list(registry):
     import json
 
     effects = {e["id"]: e for e in registry.effects()}
-    listed = {e["id"]: e for e in json.loads(cli("plugins", "list", "--json").stdout)}
+    listed = {e["id"]: e for e in json.loads(cli("plugins", "list", "--json").stdout)["effects"]}
     assert set(effects) == set(listed)
     g = effects["blur.gaussian"]
     assert g["kind"] == listed["blur.gaussian"]["kind"] == "filter"

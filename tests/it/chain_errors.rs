@@ -26,9 +26,7 @@ fn misspelled_effect_points_at_the_name_and_suggests() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].0, "unknown effect `blur.gausian`");
     assert_eq!((e[0].1, e[0].2), (3, 14));
-    // The help also says where plugins were searched (a typo in a plugin folder shows there).
-    let help = e[0].3.as_deref().unwrap_or_default();
-    assert!(help.starts_with("did you mean `blur.gaussian`? (plugins were searched in "), "{help}");
+    assert_eq!(e[0].3.as_deref(), Some("did you mean `blur.gaussian`?"));
 }
 
 #[test]

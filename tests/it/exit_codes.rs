@@ -142,7 +142,8 @@ fn every_command_ends_with_the_documented_code() {
 #[test]
 fn missing_plugin_dir_is_warned_about_and_unknown_effects_say_where_plugins_were_searched() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("typo.ron"), r#"(steps: [(effect: "color.invrt")])"#).unwrap();
+    // An effect with no close name: the help says where plugins were searched.
+    std::fs::write(d.path().join("typo.ron"), r#"(steps: [(effect: "qqqq.zzzz")])"#).unwrap();
     let o = fxchain(&["--plugin-dir", "plugns", "chain", "check", "typo.ron"], &[plugin_dir()], d.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);

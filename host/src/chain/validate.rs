@@ -276,7 +276,7 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
                 format!("unknown effect `{}`", effect.value),
                 effect.index,
                 Some(match registry.suggest(&effect.value) {
-                    Some(s) => format!("did you mean `{s}`? ({})", registry.searched()),
+                    Some(s) => format!("did you mean `{s}`?"),
                     None => registry.searched(),
                 }),
             );
