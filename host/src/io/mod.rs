@@ -4,7 +4,7 @@
 mod sink;
 mod source;
 
-pub use sink::{EncodeOptions, ImageSink, Layout, Subsampling, Target, TiffCompression};
+pub use sink::{scan, EncodeOptions, ImageSink, Layout, Subsampling, Target, TiffCompression};
 pub use source::{Header, ImageSource, SourceOptions, PNG_XMP_KEYWORD};
 
 use std::path::Path;
