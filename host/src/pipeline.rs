@@ -29,6 +29,10 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::stream::{RowSink, SinkError, StreamInput, StreamOptions};
 
+/// Most pixels of an image in a job that renders whole frames (a streamed job may have up to
+/// [`ImageLimits`]' pixels).
+pub const WHOLE_FRAME_PIXELS: u64 = 1 << 28;
+
 /// How a job executes.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub enum Execution {
@@ -307,9 +311,34 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
     }
     let probe = Job { chain, inputs: Vec::new(), outputs, options };
-    let stream =
-        wants_stream(&probe) && crate::stream::not_streamable(&probe.chain, registry, probe.options.quality).is_none();
+    let refused = crate::stream::not_streamable(&probe.chain, registry, probe.options.quality);
+    let stream = wants_stream(&probe) && refused.is_none();
     let Job { mut chain, outputs, options, .. } = probe;
+    if !stream {
+        // Whole frames of every step are held: the larger sizes only a stream allows are refused.
+        let why = refused.unwrap_or_else(|| {
+            "the job keeps whole frames (a result cache, a preview, isolation or outputs in memory)".into()
+        });
+        let path_of = |name: &String| match inputs.iter().find(|(n, _)| n == name) {
+            Some((_, JobInput::File(p))) => p.clone(),
+            _ => PathBuf::from(name),
+        };
+        let named = sizes
+            .iter()
+            .map(|(k, s)| (path_of(k), *s))
+            .chain(chain.size.map(|s| (PathBuf::from(&chain.source.name), s)));
+        for (name, s) in named {
+            if s.pixels() > WHOLE_FRAME_PIXELS {
+                return Err(RunError::Image(ImageError::Limits {
+                    path: name,
+                    reason: format!(
+                        "{}x{} is {} pixels; rendered whole an image may have at most {WHOLE_FRAME_PIXELS} (16384²), and this job cannot stream: {why}",
+                        s.width, s.height, s.pixels()
+                    ),
+                }));
+            }
+        }
+    }
     // Decoded whole: everything a materialised render reads, and inputs a stream cannot read
     // row by row (standard input, which cannot be read again; pixels converted to sRGB).
     let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
