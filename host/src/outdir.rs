@@ -88,3 +88,110 @@ mod tests {
         }
     }
 }
+
+/// Why the files of a job cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    /// The paths given do not fit the chain, or collide (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// An output folder cannot take the outputs (exit 3).
+    #[error(transparent)]
+    Folder(#[from] FolderError),
+}
+
+/// The chain inputs named by `args` (`FILE` for the next unnamed input of `names`, or
+/// `NAME=FILE`).
+pub fn parse_inputs(args: &[String], names: &[String]) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut positional = names.iter();
+    for a in args {
+        match a.split_once('=') {
+            Some((name, file)) if !name.is_empty() && !name.contains(['/', '\\']) => {
+                out.push((name.to_string(), PathBuf::from(file)))
+            }
+            _ => {
+                let name = positional.next().cloned().unwrap_or_else(|| "input".to_string());
+                out.push((name, PathBuf::from(a)));
+            }
+        }
+    }
+    out
+}
+
+/// The output files of `chain` for the `-o` paths given: one per chain output, or a folder
+/// (ending in `/`, or existing) that gets `ID.png` per output. Two outputs naming one file are
+/// refused.
+pub fn output_paths(outputs: &[PathBuf], chain: &crate::Chain) -> Result<Vec<PathBuf>, FilesError> {
+    let n = chain.outputs.len();
+    if outputs.len() == 1 && (outputs[0].to_string_lossy().ends_with('/') || outputs[0].is_dir()) {
+        let dir = &outputs[0];
+        return Ok(chain
+            .outputs
+            .iter()
+            .map(|&i| {
+                let s = &chain.steps[i];
+                dir.join(format!("{}.png", s.id.clone().unwrap_or_else(|| format!("step{}", i + 1))))
+            })
+            .collect());
+    }
+    if outputs.len() != n {
+        return Err(FilesError::Usage(format!(
+            "the chain has {n} output(s) but {} -o path(s) were given",
+            outputs.len()
+        )));
+    }
+    for (i, a) in outputs.iter().enumerate() {
+        if let Some(b) = outputs[..i].iter().find(|b| same_path(a, b)) {
+            return Err(FilesError::Usage(format!(
+                "-o {} and -o {} are the same file: one output would replace the other",
+                b.display(),
+                a.display()
+            )));
+        }
+    }
+    Ok(outputs.to_vec())
+}
+
+/// Checks a file job before anything is decoded or rendered: every output folder exists and
+/// takes new files (`-` is standard output), no input is also an output, and every input file
+/// exists (`-` is standard input).
+pub fn check_files(inputs: &[(String, PathBuf)], outputs: &[PathBuf]) -> Result<(), FilesError> {
+    let files: Vec<&PathBuf> = outputs.iter().filter(|p| p.as_path() != Path::new("-")).collect();
+    for path in &files {
+        check_folder(folder_of(path), false)?;
+    }
+    for (_, path) in inputs {
+        if files.iter().any(|o| same_file(o, path)) {
+            return Err(FilesError::Usage(format!(
+                "{} is both an input and an output; refusing to overwrite an input",
+                path.display()
+            )));
+        }
+        // A missing input is bad usage (docs/operations.md); an unreadable one is failed work.
+        if path != Path::new("-") && matches!(path.try_exists(), Ok(false)) {
+            return Err(FilesError::Usage(format!("input file {} does not exist", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two output paths name the same file, whether or not it exists yet (the folders are
+/// compared canonically, so `out/a.png` and `./out/../out/a.png` match).
+fn same_path(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| -> Option<PathBuf> {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(dir.canonicalize().ok()?.join(p.file_name()?))
+    };
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => x == y || same_file(a, b),
+        _ => a == b,
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

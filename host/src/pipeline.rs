@@ -165,6 +165,16 @@ pub enum JobOutput {
     Memory,
 }
 
+impl JobOutput {
+    /// The path of a file output (`-`: standard output).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            JobOutput::File { path, .. } => Some(path),
+            JobOutput::Memory => None,
+        }
+    }
+}
+
 /// Everything a render needs.
 pub struct Job {
     /// The validated chain (overrides applied).
@@ -706,7 +716,7 @@ pub fn clean_output_folders(outputs: &[JobOutput]) {
             if path == Path::new("-") {
                 continue;
             }
-            let dir = folder_of(path).to_path_buf();
+            let dir = crate::outdir::folder_of(path).to_path_buf();
             if done.insert(dir.clone()) {
                 let n = crate::io::clean_stale_temps(&dir);
                 if n > 0 {
@@ -715,9 +725,4 @@ pub fn clean_output_folders(outputs: &[JobOutput]) {
             }
         }
     }
-}
-
-/// The folder a file is written in.
-pub fn folder_of(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }

@@ -229,11 +229,15 @@ pub fn record(
     let inputs = inputs
         .iter()
         .map(|(name, path)| {
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // Read in pieces: an input may be far larger than the memory a streamed job uses.
+            let mut h = blake3::Hasher::new();
+            std::fs::File::open(path)
+                .and_then(|f| h.update_reader(f).map(|_| ()))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(InputRecord {
                 name: name.clone(),
                 path: path.display().to_string(),
-                hash: blake3::hash(&bytes).to_hex().to_string(),
+                hash: h.finalize().to_hex().to_string(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

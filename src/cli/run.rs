@@ -67,51 +67,6 @@ pub struct RunOptions {
     meta: super::replay::MetaArgs,
 }
 
-fn parse_inputs(args: &[String], names: &[String]) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let mut positional = names.iter();
-    for a in args {
-        match a.split_once('=') {
-            Some((name, file)) if !name.is_empty() && !name.contains(['/', '\\']) => {
-                out.push((name.to_string(), PathBuf::from(file)))
-            }
-            _ => {
-                let name = positional.next().cloned().unwrap_or_else(|| "input".to_string());
-                out.push((name, PathBuf::from(a)));
-            }
-        }
-    }
-    out
-}
-
-fn output_paths(outputs: &[PathBuf], chain: &fxchain_host::Chain) -> Result<Vec<PathBuf>, String> {
-    let n = chain.outputs.len();
-    if outputs.len() == 1 && (outputs[0].to_string_lossy().ends_with('/') || outputs[0].is_dir()) {
-        let dir = &outputs[0];
-        return Ok(chain
-            .outputs
-            .iter()
-            .map(|&i| {
-                let s = &chain.steps[i];
-                dir.join(format!("{}.png", s.id.clone().unwrap_or_else(|| format!("step{}", i + 1))))
-            })
-            .collect());
-    }
-    if outputs.len() != n {
-        return Err(format!("the chain has {n} output(s) but {} -o path(s) were given", outputs.len()));
-    }
-    for (i, a) in outputs.iter().enumerate() {
-        if let Some(b) = outputs[..i].iter().find(|b| same_path(a, b)) {
-            return Err(format!(
-                "-o {} and -o {} are the same file: one output would replace the other",
-                b.display(),
-                a.display()
-            ));
-        }
-    }
-    Ok(outputs.to_vec())
-}
-
 /// Runs the command; returns the exit code.
 pub fn run(g: &Global, args: RunArgs) -> i32 {
     let started = Instant::now();
@@ -127,47 +82,27 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let outputs = match output_paths(&args.outputs, &chain) {
+    let outputs = match fxchain_host::outdir::output_paths(&args.outputs, &chain) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
+        Err(e) => return files_error(e),
     };
     let mut destinations = Vec::new();
-    let mut files = Vec::new();
     for o in &outputs {
-        let (path, format) = match args.io.output(o) {
-            Ok((Target::File(p), f)) => (p, f),
-            Ok((Target::Stdout, f)) => (PathBuf::from("-"), f),
+        match args.io.output(o) {
+            Ok((Target::File(path), format)) => destinations.push(JobOutput::File { path, format }),
+            Ok((Target::Stdout, format)) => destinations.push(JobOutput::File { path: "-".into(), format }),
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::USAGE;
             }
-        };
-        if path != Path::new("-") {
-            // Before anything is decoded or rendered: the folder exists and takes new files.
-            if let Err(e) = fxchain_host::outdir::check_folder(fxchain_host::pipeline::folder_of(&path), false) {
-                eprintln!("error: {e}");
-                return exit::ENV;
-            }
-            files.push(path.clone());
         }
-        destinations.push(JobOutput::File { path, format });
     }
-    let mut inputs = Vec::new();
-    for (name, path) in parse_inputs(&args.inputs, &chain.inputs) {
-        if files.iter().any(|o| same_file(o, &path)) {
-            eprintln!("error: {} is both an input and an output; refusing to overwrite an input", path.display());
-            return exit::USAGE;
-        }
-        // A missing input is bad usage (docs/operations.md); an unreadable one is failed work.
-        if path != Path::new("-") && matches!(path.try_exists(), Ok(false)) {
-            eprintln!("error: input file {} does not exist", path.display());
-            return exit::USAGE;
-        }
-        inputs.push((name, JobInput::File(path)));
+    let files: Vec<PathBuf> = destinations.iter().filter_map(JobOutput::path).map(Path::to_path_buf).collect();
+    let paths = fxchain_host::outdir::parse_inputs(&args.inputs, &chain.inputs);
+    if let Err(e) = fxchain_host::outdir::check_files(&paths, &files) {
+        return files_error(e);
     }
+    let inputs = paths.into_iter().map(|(name, path)| (name, JobInput::File(path))).collect();
     let metrics = Arc::new(fxchain_host::metrics::Metrics::default());
     options.preview = args.preview;
     args.meta.apply(&mut options, &args.render, &overrides, args.preview);
@@ -188,14 +123,8 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         }
     }
     fxchain_host::pipeline::clean_output_folders(&destinations);
-    let names: Vec<String> = destinations
-        .iter()
-        .map(|d| match d {
-            JobOutput::File { path, .. } if path == Path::new("-") => "<stdout>".to_string(),
-            JobOutput::File { path, .. } => path.display().to_string(),
-            JobOutput::Memory => "memory".to_string(),
-        })
-        .collect();
+    let names: Vec<String> =
+        files.iter().map(|p| if p == Path::new("-") { "<stdout>".into() } else { p.display().to_string() }).collect();
     let job = Job { chain, inputs, outputs: destinations, options };
     let rendering = super::plugin_exit::Rendering::begin();
     let result = fxchain_host::pipeline::run(job, &registry);
@@ -232,22 +161,10 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     exit::OK
 }
 
-/// Whether two output paths name the same file, whether or not it exists yet (the folders are
-/// compared canonically, so `out/a.png` and `./out/../out/a.png` match).
-fn same_path(a: &Path, b: &Path) -> bool {
-    let norm = |p: &Path| -> Option<PathBuf> {
-        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        Some(dir.canonicalize().ok()?.join(p.file_name()?))
-    };
-    match (norm(a), norm(b)) {
-        (Some(x), Some(y)) => x == y || same_file(a, b),
-        _ => a == b,
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+fn files_error(e: fxchain_host::outdir::FilesError) -> i32 {
+    eprintln!("error: {e}");
+    match e {
+        fxchain_host::outdir::FilesError::Usage(_) => exit::USAGE,
+        fxchain_host::outdir::FilesError::Folder(_) => exit::ENV,
     }
 }
