@@ -41,6 +41,10 @@ pub struct RenderOptions {
     pub metrics: Option<Arc<Metrics>>,
     /// Longest a render may take (see [`render_with_deadline`]).
     pub deadline: Option<std::time::Duration>,
+    /// Render the independent branches of the graph (the units of one level) at the same time
+    /// on rayon's pool; `false`: one step after the other, in step order. Pixels, reports and
+    /// errors are the same either way.
+    pub concurrent_branches: bool,
 }
 
 impl Default for RenderOptions {
@@ -53,6 +57,7 @@ impl Default for RenderOptions {
             cache: None,
             metrics: None,
             deadline: None,
+            concurrent_branches: true,
         }
     }
 }
@@ -64,6 +69,7 @@ impl std::fmt::Debug for RenderOptions {
             .field("band_rows", &self.band_rows)
             .field("fuse", &self.fuse)
             .field("cache", &self.cache.is_some())
+            .field("concurrent_branches", &self.concurrent_branches)
             .finish()
     }
 }
@@ -380,38 +386,125 @@ pub fn render(
         vec![None; n]
     };
 
-    let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
-    let mut reports = Vec::new();
+    // Units of execution: a fused run of point steps with the step that ends it, or one step.
+    let mut units: Vec<Vec<usize>> = Vec::new();
     let mut group: Vec<usize> = Vec::new();
-    for (i, step) in chain.steps.iter().enumerate() {
+    for i in 0..n {
         if !needed[i] {
             continue;
         }
         if fused_with_next[i] {
             // Rendered with the step that reads it.
             group.push(i);
-            continue;
+        } else {
+            units.push(group.drain(..).chain(std::iter::once(i)).collect());
         }
-        let start = Instant::now();
-        let members: Vec<usize> = group.drain(..).chain(std::iter::once(i)).collect();
-        let head = &chain.steps[members[0]];
-        let _span = tracing::info_span!("step", step = %step.label(), effect = %step.effect).entered();
-        let mut frames = Vec::with_capacity(head.inputs.len());
-        for s in &head.inputs {
-            let f = match s {
-                Source::Input(name) => inputs[name].clone(),
-                Source::Step(j) => {
-                    readers[*j] -= 1;
-                    let f = results[*j].clone().expect("inputs are rendered first");
-                    if readers[*j] == 0 {
-                        // Last reader: release our hold so the step may run in place.
-                        results[*j] = None;
+    }
+    let batches = batches(chain, &units, options.concurrent_branches);
+
+    let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
+    let mut reports: Vec<(usize, Vec<StepReport>)> = Vec::new();
+    // The failure of the lowest step so far: later batches still run the units of lower steps
+    // (they might fail too), so the error is the one a sequential run meets first.
+    let mut failed: Option<(usize, RunError)> = None;
+    let parent = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    for batch in batches {
+        let mut jobs = Vec::with_capacity(batch.len());
+        for u in batch {
+            let members = &units[u];
+            let last = *members.last().expect("a unit has a step");
+            if failed.as_ref().is_some_and(|(f, _)| *f < last) {
+                continue;
+            }
+            let head = &chain.steps[members[0]];
+            let mut frames = Vec::with_capacity(head.inputs.len());
+            for s in &head.inputs {
+                match s {
+                    Source::Input(name) => frames.push(inputs[name].clone()),
+                    Source::Step(j) => {
+                        readers[*j] -= 1;
+                        frames.push(results[*j].clone().expect("inputs are rendered first"));
+                        if readers[*j] == 0 {
+                            // Last reader: release our hold so the step may run in place.
+                            results[*j] = None;
+                        }
                     }
-                    f
                 }
-            };
-            frames.push(f);
+            }
+            jobs.push((members.as_slice(), frames));
         }
+        let unit = Unit { chain, plan: &plan, keys: &keys, options, gen_size, parent: &parent };
+        let outcomes: Vec<Result<UnitDone, (usize, RunError)>> = if jobs.len() == 1 {
+            jobs.into_iter().map(|(members, frames)| unit.run(members, frames)).collect()
+        } else {
+            // Independent units of one level: concurrently on rayon's pool, each with the
+            // caller's subscriber so its spans land in the same trace.
+            jobs.into_par_iter()
+                .map(|(members, frames)| tracing::dispatcher::with_default(&dispatch, || unit.run(members, frames)))
+                .collect()
+        };
+        // Committed in step order: reports, cache entries and the first error are those of a
+        // sequential run.
+        for outcome in outcomes {
+            match outcome {
+                Ok(done) => {
+                    if let (Some(c), Some(k), true) = (cache, keys[done.step], done.store) {
+                        c.insert(k, done.frame.clone());
+                    }
+                    results[done.step] = Some(done.frame);
+                    reports.push((done.step, done.reports));
+                }
+                Err((step, e)) => {
+                    if failed.as_ref().is_none_or(|(f, _)| step < *f) {
+                        failed = Some((step, e));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = failed {
+        return Err(e);
+    }
+    reports.sort_by_key(|r| r.0);
+    let steps = reports.into_iter().flat_map(|r| r.1).collect();
+    let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
+    Ok(RenderResult { outputs, steps })
+}
+
+/// A unit of execution's view of its render.
+struct Unit<'a> {
+    chain: &'a Chain,
+    plan: &'a [Option<(Arc<EffectInfo>, PixelFormat)>],
+    keys: &'a [Option<Key>],
+    options: &'a RenderOptions,
+    gen_size: Size,
+    parent: &'a tracing::Span,
+}
+
+/// A unit's result: the frame of its last step, the reports of its steps, and whether the frame
+/// goes into the result cache.
+struct UnitDone {
+    step: usize,
+    frame: Arc<Frame>,
+    reports: Vec<StepReport>,
+    store: bool,
+}
+
+impl Unit<'_> {
+    /// Runs the steps `members` (a fused run, or one step) on their head's input `frames`; an
+    /// error comes with the index of the unit's last step.
+    fn run(&self, members: &[usize], frames: Vec<Arc<Frame>>) -> Result<UnitDone, (usize, RunError)> {
+        let i = *members.last().expect("a unit has a step");
+        self.render(i, members, frames).map_err(|e| (i, e))
+    }
+
+    fn render(&self, i: usize, members: &[usize], frames: Vec<Arc<Frame>>) -> Result<UnitDone, RunError> {
+        let Unit { chain, plan, keys, options, gen_size, parent } = *self;
+        let cache = options.cache.as_ref();
+        let step = &chain.steps[i];
+        let start = Instant::now();
+        let _span = tracing::info_span!(parent: parent, "step", step = %step.label(), effect = %step.effect).entered();
         let Some((info, format)) = plan[i].clone() else {
             let Some(first) = frames.into_iter().next() else {
                 return Err(RunError::BadPlan {
@@ -420,7 +513,7 @@ pub fn render(
                     message: "a disabled step without input has nothing to pass through".into(),
                 });
             };
-            reports.push(StepReport {
+            let report = StepReport {
                 label: step.label(),
                 effect: step.effect.clone(),
                 generation: 0,
@@ -431,9 +524,8 @@ pub fn render(
                 cached: false,
                 fused: false,
                 cache_key: keys[i].map(hex),
-            });
-            results[i] = Some(first);
-            continue;
+            };
+            return Ok(UnitDone { step: i, frame: first, reports: vec![report], store: false });
         };
         // Cached?
         if let (Some(c), Some(k)) = (cache, keys[i]) {
@@ -442,7 +534,8 @@ pub fn render(
                 m.record_cache(&info.id, hit.is_some());
             }
             if let Some(frame) = hit {
-                for &m in &members {
+                let mut reports = Vec::with_capacity(members.len());
+                for &m in members {
                     let (minfo, _) = plan[m].as_ref().expect("planned");
                     reports.push(StepReport {
                         label: chain.steps[m].label(),
@@ -457,8 +550,7 @@ pub fn render(
                         cache_key: keys[m].map(hex),
                     });
                 }
-                results[i] = Some(frame);
-                continue;
+                return Ok(UnitDone { step: i, frame, reports, store: false });
             }
         }
         let frames: Vec<Arc<Frame>> =
@@ -474,7 +566,8 @@ pub fn render(
         };
         let elapsed = start.elapsed();
         let pixels = out.size().pixels();
-        for &m in &members {
+        let mut reports = Vec::with_capacity(members.len());
+        for &m in members {
             let (minfo, _) = plan[m].as_ref().expect("planned");
             if let Some(metrics) = &options.metrics {
                 metrics.record(&minfo.id, pixels, elapsed / members.len() as u32, members.len() > 1);
@@ -493,14 +586,40 @@ pub fn render(
             });
         }
         tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");
-        let out = Arc::new(out);
-        if let (Some(c), Some(k)) = (cache, keys[i]) {
-            c.insert(k, out.clone());
-        }
-        results[i] = Some(out);
+        tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");
+        Ok(UnitDone { step: i, frame: Arc::new(out), reports, store: true })
     }
-    let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
-    Ok(RenderResult { outputs, steps: reports })
+}
+
+/// The order units run in: batches of units that do not depend on each other (one level of the
+/// graph, the level `chain explain` shows), lowest level first, each batch in step order. No two
+/// units of a chain share a cache key (each step's seed is part of its key), so a unit never
+/// waits for another's cache entry. Without concurrency: one unit a batch, in step order.
+fn batches(chain: &Chain, units: &[Vec<usize>], concurrent: bool) -> Vec<Vec<usize>> {
+    if !concurrent {
+        return (0..units.len()).map(|u| vec![u]).collect();
+    }
+    let mut level = vec![0usize; chain.steps.len()];
+    let mut by_level: Vec<Vec<usize>> = Vec::new();
+    for (u, members) in units.iter().enumerate() {
+        let l = chain.steps[members[0]]
+            .inputs
+            .iter()
+            .map(|s| match s {
+                Source::Step(j) => level[*j] + 1,
+                Source::Input(_) => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        for &m in members {
+            level[m] = l;
+        }
+        if by_level.len() <= l {
+            by_level.resize(l + 1, Vec::new());
+        }
+        by_level[l].push(u);
+    }
+    by_level
 }
 
 /// [`render`] with `options.deadline` enforced: plugin code cannot be interrupted, so the render
