@@ -21,9 +21,9 @@ use crate::loader::EffectInfo;
 use crate::registry::Registry;
 
 /// Largest side of any frame an effect may produce.
-pub const MAX_SIDE: u32 = 1 << 16;
+pub const MAX_SIDE: u32 = 1 << 17;
 /// Largest pixel count of any frame an effect may produce.
-pub const MAX_PIXELS: u64 = 1 << 28;
+pub const MAX_PIXELS: u64 = 1 << 29;
 
 /// The effect that runs `step` under `quality`.
 pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_api::Tier) -> Option<Arc<EffectInfo>> {
