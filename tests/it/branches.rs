@@ -118,9 +118,12 @@ fn the_first_error_in_step_order_is_reported_whatever_runs_first() {
     assert_eq!(seq, con);
 }
 
-/// When each `step` span was first entered and when it closed, by step label.
+/// A step span: its label, when it was first entered, when it closed.
+type StepSpan = (String, Option<Instant>, Option<Instant>);
+
+/// The `step` spans of a render, by span id.
 #[derive(Clone, Default)]
-struct StepSpans(Arc<Mutex<HashMap<u64, (String, Option<Instant>, Option<Instant>)>>>);
+struct StepSpans(Arc<Mutex<HashMap<u64, StepSpan>>>);
 
 struct Label(String);
 
