@@ -13,9 +13,9 @@ use rayon::prelude::*;
 use crate::chain::Chain;
 use crate::error::ImageError;
 use crate::error::RunError;
-use crate::exec::resolve_effect;
 use crate::io::OutputFormat;
 use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
+use crate::plan::resolve_effect;
 use crate::registry::Registry;
 
 /// One image of a batch.

@@ -8,11 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::{RSlice, RVec};
-use fxchain_plugin_api::abi::{
-    FrameMut, FrameRef, OpFacts, ParamValueNE, PrepareInfo, Prepared, PreparedOpBox, RenderCtx,
-};
-use fxchain_plugin_api::{point, Access, EffectKind, PixelFormat, PluginError, Rgba8, RgbaF32, Rows, Size};
+use fxchain_plugin_api::abi::{FrameMut, FrameRef, PrepareInfo, RenderCtx};
+use fxchain_plugin_api::{point, PixelFormat, Rgba8, RgbaF32, Rows, Size};
 use rayon::prelude::*;
 
 use crate::cache::{Key, ResultCache};
@@ -21,12 +18,11 @@ use crate::error::RunError;
 use crate::frame::Frame;
 use crate::loader::EffectInfo;
 use crate::metrics::Metrics;
+use crate::plan::{hex, node_keys};
+// The planning items the executors build on; re-exported so `exec::` paths keep working.
+pub(crate) use crate::plan::{is_point, plugin_error};
+pub use crate::plan::{prepare_step, Plan, PreparedStep};
 use crate::registry::Registry;
-
-/// Largest side of any frame an effect may produce.
-pub const MAX_SIDE: u32 = 1 << 17;
-/// Largest pixel count of any frame an effect may produce.
-pub const MAX_PIXELS: u64 = 1 << 29;
 
 /// Knobs for one render.
 #[derive(Clone)]
@@ -45,6 +41,10 @@ pub struct RenderOptions {
     pub metrics: Option<Arc<Metrics>>,
     /// Longest a render may take (see [`render_with_deadline`]).
     pub deadline: Option<std::time::Duration>,
+    /// Render the independent branches of the graph (the units of one level) at the same time
+    /// on rayon's pool; `false`: one step after the other, in step order. Pixels, reports and
+    /// errors are the same either way.
+    pub concurrent_branches: bool,
 }
 
 impl Default for RenderOptions {
@@ -57,6 +57,7 @@ impl Default for RenderOptions {
             cache: None,
             metrics: None,
             deadline: None,
+            concurrent_branches: true,
         }
     }
 }
@@ -68,6 +69,7 @@ impl std::fmt::Debug for RenderOptions {
             .field("band_rows", &self.band_rows)
             .field("fuse", &self.fuse)
             .field("cache", &self.cache.is_some())
+            .field("concurrent_branches", &self.concurrent_branches)
             .finish()
     }
 }
@@ -120,108 +122,6 @@ fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>, point: bool) 
     // Point effects: about 128 KiB per band, so the band stays in L2 while it is processed.
     let by_cache = ((128 * 1024) / stride.max(1)).max(1) as u32;
     by_cache.min(by_threads).max(1)
-}
-
-/// The effect that runs `step` under `quality`.
-pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_api::Tier) -> Option<Arc<EffectInfo>> {
-    let direct = registry.effect(&step.effect)?;
-    if direct.variant_of.is_some() {
-        // The chain names a variant explicitly: pin it.
-        return Some(direct.clone());
-    }
-    registry.resolve(&step.effect, step.quality.unwrap_or(quality))
-}
-
-pub(crate) fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
-    RunError::Plugin {
-        step: step.label(),
-        effect: info.id.clone(),
-        library: format!("{} {} ({})", info.library.name, info.library.version, info.library.path.display()),
-        panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
-        message: crate::error::plugin_message(&e),
-    }
-}
-
-/// An effect prepared by its plugin for one image, with the facts it declared (output size,
-/// footprints, composable forms). Release it with [`PreparedStep::release`] after the last band,
-/// so a panic while the plugin drops its state fails this image; dropping it without releasing
-/// (on an error path) still runs the plugin's drop inside its guard.
-pub struct PreparedStep {
-    op: PreparedOpBox,
-    /// What the plugin declared for this image.
-    pub facts: OpFacts,
-}
-
-impl PreparedStep {
-    /// Renders one band.
-    pub(crate) fn render(
-        &self,
-        inputs: &[FrameRef<'_>],
-        output: FrameMut<'_>,
-        ctx: &RenderCtx,
-    ) -> Result<(), PluginError> {
-        self.op.render_band(RSlice::from_slice(inputs), output, ctx).into_result()
-    }
-    /// Drops the plugin's per-image state (inside the plugin's guard).
-    pub fn release(mut self) -> Result<(), PluginError> {
-        self.op.release().into_result()
-    }
-    /// The per-channel table of a composable point effect.
-    pub fn table(&self) -> Option<&point::Table> {
-        self.facts.table.as_slice().try_into().ok()
-    }
-    /// The colour matrix of a composable point effect.
-    pub fn matrix(&self) -> Option<[[f32; 4]; 3]> {
-        point::matrix_from_slice(&self.facts.matrix)
-    }
-}
-
-/// Prepares `info` for inputs of `sizes`.
-pub fn prepare(
-    info: &EffectInfo,
-    params: &[fxchain_plugin_api::ParamValue],
-    sizes: &[Size],
-    prep: &PrepareInfo,
-) -> Result<PreparedStep, PluginError> {
-    let module = info.library.module();
-    let values: RVec<ParamValueNE> = params.iter().cloned().map(ParamValueNE::new).collect();
-    let Prepared { op, facts } =
-        (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()?;
-    Ok(PreparedStep { op, facts })
-}
-
-/// Prepares one step and checks what it declared: an output size within the limits, one
-/// footprint per input, a point effect keeping its size.
-pub fn prepare_step(
-    step: &Step,
-    info: &EffectInfo,
-    sizes: &[Size],
-    prep: &PrepareInfo,
-) -> Result<PreparedStep, RunError> {
-    let prepared = prepare(info, &step.params, sizes, prep).map_err(|e| plugin_error(step, info, e))?;
-    let bad = |message: String| RunError::BadPlan { step: step.label(), effect: info.id.clone(), message };
-    let out = prepared.facts.output;
-    if out.width == 0 || out.height == 0 || out.width > MAX_SIDE || out.height > MAX_SIDE || out.pixels() > MAX_PIXELS {
-        return Err(bad(format!(
-            "the plugin asks for a {}x{} output; each side must be in 1..={MAX_SIDE} and at most {MAX_PIXELS} pixels",
-            out.width, out.height
-        )));
-    }
-    if info.kind != EffectKind::GENERATOR && prepared.facts.footprints.len() != sizes.len() {
-        return Err(bad(format!(
-            "the plugin declared {} footprints for {} inputs",
-            prepared.facts.footprints.len(),
-            sizes.len()
-        )));
-    }
-    if is_point(info) && sizes.first() != Some(&out) {
-        return Err(bad(format!("a point effect must keep the size {:?}, it asks for {out:?}", sizes.first())));
-    }
-    Ok(prepared)
-}
-
-pub(crate) fn is_point(info: &EffectInfo) -> bool {
-    info.access == Access::POINT && info.kind == EffectKind::FILTER
 }
 
 /// Renders one step: `inputs` already in `format`.
@@ -451,159 +351,6 @@ pub fn render_fused(
     Ok(out)
 }
 
-/// The cache key of every needed step (`None` for steps that are not cacheable: effects that are
-/// not deterministic, and what reads them), from the keys of the chain's inputs. `chain explain`
-/// and the executor both use this one function, so both report the same keys.
-pub fn node_keys(
-    chain: &Chain,
-    needed: &[bool],
-    nodes: &[Option<(Arc<EffectInfo>, PixelFormat)>],
-    gen_size: Size,
-    inputs: &HashMap<String, Key>,
-) -> Vec<Option<Key>> {
-    let mut keys: Vec<Option<Key>> = vec![None; chain.steps.len()];
-    for (i, step) in chain.steps.iter().enumerate() {
-        if !needed[i] {
-            continue;
-        }
-        let mut ins = Vec::new();
-        let mut known = true;
-        for s in &step.inputs {
-            match s {
-                Source::Input(name) => match inputs.get(name) {
-                    Some(k) => ins.push(*k),
-                    None => known = false,
-                },
-                Source::Step(j) => match keys[*j] {
-                    Some(k) => ins.push(k),
-                    None => known = false,
-                },
-            }
-        }
-        keys[i] = match &nodes[i] {
-            _ if !known => None,
-            None => ins.first().copied(),
-            Some((info, format)) if info.deterministic => Some(node_key(step, info, *format, gen_size, &ins)),
-            Some(_) => None,
-        };
-    }
-    keys
-}
-
-/// A key as hexadecimal text.
-pub fn hex(key: Key) -> String {
-    blake3::Hash::from(key).to_hex().to_string()
-}
-
-/// The key a chain input gets when only its name and size are known (`chain explain` without the
-/// file): results computed from it are never looked up under it.
-pub fn input_key_from_size(name: &str, size: Size) -> Key {
-    *blake3::hash(format!("input {name} {}x{}", size.width, size.height).as_bytes()).as_bytes()
-}
-
-/// The cache key of a step from its effect, parameters and the keys of its inputs.
-fn node_key(step: &Step, info: &EffectInfo, format: PixelFormat, gen_size: Size, inputs: &[Key]) -> Key {
-    let mut h = blake3::Hasher::new();
-    h.update(info.id.as_bytes());
-    h.update(info.library.content_hash.as_bytes());
-    h.update(&info.library.generation.to_le_bytes());
-    h.update(format!("{:?}", step.params).as_bytes());
-    h.update(&[format.0]);
-    h.update(&step.seed.to_le_bytes());
-    if info.kind == EffectKind::GENERATOR {
-        h.update(&gen_size.width.to_le_bytes());
-        h.update(&gen_size.height.to_le_bytes());
-    }
-    for k in inputs {
-        h.update(k);
-    }
-    *h.finalize().as_bytes()
-}
-
-/// What the executor will do, decided before any pixel is touched.
-pub struct Plan {
-    /// Steps some output depends on.
-    pub needed: Vec<bool>,
-    /// How many needed steps (and outputs) read each step's result.
-    pub readers: Vec<usize>,
-    /// For each needed, enabled step: the effect (variant resolved) and the pixel format.
-    pub nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>>,
-    /// Steps rendered in the same band pass as the next step.
-    pub fused_with_next: Vec<bool>,
-}
-
-impl Plan {
-    /// Plans `chain`: needed steps, variants, formats and fusion.
-    pub fn new(
-        chain: &Chain,
-        registry: &Registry,
-        quality: fxchain_plugin_api::Tier,
-        preferred: PixelFormat,
-        fuse: bool,
-    ) -> Result<Plan, RunError> {
-        let n = chain.steps.len();
-        let mut needed = vec![false; n];
-        let mut readers = vec![0usize; n];
-        let mut stack: Vec<usize> = chain.outputs.clone();
-        while let Some(i) = stack.pop() {
-            if std::mem::replace(&mut needed[i], true) {
-                continue;
-            }
-            for s in &chain.steps[i].inputs {
-                if let Source::Step(j) = s {
-                    stack.push(*j);
-                }
-            }
-        }
-        for (i, step) in chain.steps.iter().enumerate() {
-            if needed[i] {
-                for s in &step.inputs {
-                    if let Source::Step(j) = s {
-                        readers[*j] += 1;
-                    }
-                }
-            }
-        }
-        for &o in &chain.outputs {
-            readers[o] += 1;
-        }
-        let mut nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>> = vec![None; n];
-        for (i, step) in chain.steps.iter().enumerate() {
-            if needed[i] && step.enabled {
-                let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
-                    step: step.label(),
-                    effect: step.effect.clone(),
-                    message: "the effect is no longer loaded".into(),
-                })?;
-                let format = info.pick_format(preferred);
-                nodes[i] = Some((info, format));
-            }
-        }
-        let is_point = |i: usize| {
-            nodes[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER)
-        };
-        // Fusion: a point step joins the one before it when it is that step's only reader.
-        let mut fused_with_next = vec![false; n];
-        if fuse {
-            for (j, step) in chain.steps.iter().enumerate() {
-                if let [Source::Step(i)] = step.inputs.as_slice() {
-                    let i = *i;
-                    if j == i + 1
-                        && is_point(i)
-                        && is_point(j)
-                        && readers[i] == 1
-                        && !chain.outputs.contains(&i)
-                        && nodes[i].as_ref().map(|p| p.1) == nodes[j].as_ref().map(|p| p.1)
-                    {
-                        fused_with_next[i] = true;
-                    }
-                }
-            }
-        }
-        Ok(Plan { needed, readers, nodes, fused_with_next })
-    }
-}
-
 /// Renders `chain` with named input frames; returns the outputs and a report per step.
 pub fn render(
     chain: &Chain,
@@ -639,38 +386,125 @@ pub fn render(
         vec![None; n]
     };
 
-    let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
-    let mut reports = Vec::new();
+    // Units of execution: a fused run of point steps with the step that ends it, or one step.
+    let mut units: Vec<Vec<usize>> = Vec::new();
     let mut group: Vec<usize> = Vec::new();
-    for (i, step) in chain.steps.iter().enumerate() {
+    for i in 0..n {
         if !needed[i] {
             continue;
         }
         if fused_with_next[i] {
             // Rendered with the step that reads it.
             group.push(i);
-            continue;
+        } else {
+            units.push(group.drain(..).chain(std::iter::once(i)).collect());
         }
-        let start = Instant::now();
-        let members: Vec<usize> = group.drain(..).chain(std::iter::once(i)).collect();
-        let head = &chain.steps[members[0]];
-        let _span = tracing::info_span!("step", step = %step.label(), effect = %step.effect).entered();
-        let mut frames = Vec::with_capacity(head.inputs.len());
-        for s in &head.inputs {
-            let f = match s {
-                Source::Input(name) => inputs[name].clone(),
-                Source::Step(j) => {
-                    readers[*j] -= 1;
-                    let f = results[*j].clone().expect("inputs are rendered first");
-                    if readers[*j] == 0 {
-                        // Last reader: release our hold so the step may run in place.
-                        results[*j] = None;
+    }
+    let batches = batches(chain, &units, options.concurrent_branches);
+
+    let mut results: Vec<Option<Arc<Frame>>> = vec![None; n];
+    let mut reports: Vec<(usize, Vec<StepReport>)> = Vec::new();
+    // The failure of the lowest step so far: later batches still run the units of lower steps
+    // (they might fail too), so the error is the one a sequential run meets first.
+    let mut failed: Option<(usize, RunError)> = None;
+    let parent = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    for batch in batches {
+        let mut jobs = Vec::with_capacity(batch.len());
+        for u in batch {
+            let members = &units[u];
+            let last = *members.last().expect("a unit has a step");
+            if failed.as_ref().is_some_and(|(f, _)| *f < last) {
+                continue;
+            }
+            let head = &chain.steps[members[0]];
+            let mut frames = Vec::with_capacity(head.inputs.len());
+            for s in &head.inputs {
+                match s {
+                    Source::Input(name) => frames.push(inputs[name].clone()),
+                    Source::Step(j) => {
+                        readers[*j] -= 1;
+                        frames.push(results[*j].clone().expect("inputs are rendered first"));
+                        if readers[*j] == 0 {
+                            // Last reader: release our hold so the step may run in place.
+                            results[*j] = None;
+                        }
                     }
-                    f
                 }
-            };
-            frames.push(f);
+            }
+            jobs.push((members.as_slice(), frames));
         }
+        let unit = Unit { chain, plan: &plan, keys: &keys, options, gen_size, parent: &parent };
+        let outcomes: Vec<Result<UnitDone, (usize, RunError)>> = if jobs.len() == 1 {
+            jobs.into_iter().map(|(members, frames)| unit.run(members, frames)).collect()
+        } else {
+            // Independent units of one level: concurrently on rayon's pool, each with the
+            // caller's subscriber so its spans land in the same trace.
+            jobs.into_par_iter()
+                .map(|(members, frames)| tracing::dispatcher::with_default(&dispatch, || unit.run(members, frames)))
+                .collect()
+        };
+        // Committed in step order: reports, cache entries and the first error are those of a
+        // sequential run.
+        for outcome in outcomes {
+            match outcome {
+                Ok(done) => {
+                    if let (Some(c), Some(k), true) = (cache, keys[done.step], done.store) {
+                        c.insert(k, done.frame.clone());
+                    }
+                    results[done.step] = Some(done.frame);
+                    reports.push((done.step, done.reports));
+                }
+                Err((step, e)) => {
+                    if failed.as_ref().is_none_or(|(f, _)| step < *f) {
+                        failed = Some((step, e));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = failed {
+        return Err(e);
+    }
+    reports.sort_by_key(|r| r.0);
+    let steps = reports.into_iter().flat_map(|r| r.1).collect();
+    let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
+    Ok(RenderResult { outputs, steps })
+}
+
+/// A unit of execution's view of its render.
+struct Unit<'a> {
+    chain: &'a Chain,
+    plan: &'a [Option<(Arc<EffectInfo>, PixelFormat)>],
+    keys: &'a [Option<Key>],
+    options: &'a RenderOptions,
+    gen_size: Size,
+    parent: &'a tracing::Span,
+}
+
+/// A unit's result: the frame of its last step, the reports of its steps, and whether the frame
+/// goes into the result cache.
+struct UnitDone {
+    step: usize,
+    frame: Arc<Frame>,
+    reports: Vec<StepReport>,
+    store: bool,
+}
+
+impl Unit<'_> {
+    /// Runs the steps `members` (a fused run, or one step) on their head's input `frames`; an
+    /// error comes with the index of the unit's last step.
+    fn run(&self, members: &[usize], frames: Vec<Arc<Frame>>) -> Result<UnitDone, (usize, RunError)> {
+        let i = *members.last().expect("a unit has a step");
+        self.render(i, members, frames).map_err(|e| (i, e))
+    }
+
+    fn render(&self, i: usize, members: &[usize], frames: Vec<Arc<Frame>>) -> Result<UnitDone, RunError> {
+        let Unit { chain, plan, keys, options, gen_size, parent } = *self;
+        let cache = options.cache.as_ref();
+        let step = &chain.steps[i];
+        let start = Instant::now();
+        let _span = tracing::info_span!(parent: parent, "step", step = %step.label(), effect = %step.effect).entered();
         let Some((info, format)) = plan[i].clone() else {
             let Some(first) = frames.into_iter().next() else {
                 return Err(RunError::BadPlan {
@@ -679,7 +513,7 @@ pub fn render(
                     message: "a disabled step without input has nothing to pass through".into(),
                 });
             };
-            reports.push(StepReport {
+            let report = StepReport {
                 label: step.label(),
                 effect: step.effect.clone(),
                 generation: 0,
@@ -690,9 +524,8 @@ pub fn render(
                 cached: false,
                 fused: false,
                 cache_key: keys[i].map(hex),
-            });
-            results[i] = Some(first);
-            continue;
+            };
+            return Ok(UnitDone { step: i, frame: first, reports: vec![report], store: false });
         };
         // Cached?
         if let (Some(c), Some(k)) = (cache, keys[i]) {
@@ -701,7 +534,8 @@ pub fn render(
                 m.record_cache(&info.id, hit.is_some());
             }
             if let Some(frame) = hit {
-                for &m in &members {
+                let mut reports = Vec::with_capacity(members.len());
+                for &m in members {
                     let (minfo, _) = plan[m].as_ref().expect("planned");
                     reports.push(StepReport {
                         label: chain.steps[m].label(),
@@ -716,8 +550,7 @@ pub fn render(
                         cache_key: keys[m].map(hex),
                     });
                 }
-                results[i] = Some(frame);
-                continue;
+                return Ok(UnitDone { step: i, frame, reports, store: false });
             }
         }
         let frames: Vec<Arc<Frame>> =
@@ -733,7 +566,8 @@ pub fn render(
         };
         let elapsed = start.elapsed();
         let pixels = out.size().pixels();
-        for &m in &members {
+        let mut reports = Vec::with_capacity(members.len());
+        for &m in members {
             let (minfo, _) = plan[m].as_ref().expect("planned");
             if let Some(metrics) = &options.metrics {
                 metrics.record(&minfo.id, pixels, elapsed / members.len() as u32, members.len() > 1);
@@ -752,14 +586,40 @@ pub fn render(
             });
         }
         tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");
-        let out = Arc::new(out);
-        if let (Some(c), Some(k)) = (cache, keys[i]) {
-            c.insert(k, out.clone());
-        }
-        results[i] = Some(out);
+        tracing::debug!(target: "fxchain::exec", step = %step.label(), effect = %info.id, ms = elapsed.as_secs_f64() * 1e3, "step done");
+        Ok(UnitDone { step: i, frame: Arc::new(out), reports, store: true })
     }
-    let outputs = chain.outputs.iter().map(|&o| results[o].clone().expect("outputs are rendered")).collect();
-    Ok(RenderResult { outputs, steps: reports })
+}
+
+/// The order units run in: batches of units that do not depend on each other (one level of the
+/// graph, the level `chain explain` shows), lowest level first, each batch in step order. No two
+/// units of a chain share a cache key (each step's seed is part of its key), so a unit never
+/// waits for another's cache entry. Without concurrency: one unit a batch, in step order.
+fn batches(chain: &Chain, units: &[Vec<usize>], concurrent: bool) -> Vec<Vec<usize>> {
+    if !concurrent {
+        return (0..units.len()).map(|u| vec![u]).collect();
+    }
+    let mut level = vec![0usize; chain.steps.len()];
+    let mut by_level: Vec<Vec<usize>> = Vec::new();
+    for (u, members) in units.iter().enumerate() {
+        let l = chain.steps[members[0]]
+            .inputs
+            .iter()
+            .map(|s| match s {
+                Source::Step(j) => level[*j] + 1,
+                Source::Input(_) => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        for &m in members {
+            level[m] = l;
+        }
+        if by_level.len() <= l {
+            by_level.resize(l + 1, Vec::new());
+        }
+        by_level[l].push(u);
+    }
+    by_level
 }
 
 /// [`render`] with `options.deadline` enforced: plugin code cannot be interrupted, so the render

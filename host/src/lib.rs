@@ -17,6 +17,8 @@ pub mod frame;
 pub mod io;
 #[cfg(unix)]
 pub mod isolate;
+#[cfg(test)]
+mod layers;
 pub mod loader;
 pub mod meta;
 pub mod metrics;

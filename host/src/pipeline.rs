@@ -400,7 +400,7 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         return run_streaming(chain, registry, inputs, sizes, outputs, &options, writer);
     }
     if let Some(max) = options.preview {
-        crate::session::shrink_for_preview(&mut chain, &mut frames, max);
+        crate::plan::shrink_for_preview(&mut chain, &mut frames, max);
         if options.optimize.unwrap_or(chain.optimize) {
             let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
             chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;

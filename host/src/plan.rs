@@ -1,15 +1,302 @@
-//! Explaining a chain (what the executor will do at each node) and the optional reordering
-//! optimizer.
+//! Planning a chain before any pixel is touched: which steps are needed, the variant and pixel
+//! format of each node, fusion, the content keys of the result cache, and each effect prepared
+//! by its plugin for the actual sizes; explaining a plan (`chain explain`) and the optional
+//! reordering optimizer. The executor ([`crate::exec`], [`crate::stream`]) only executes plans.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use fxchain_plugin_api::abi::PrepareInfo;
-use fxchain_plugin_api::{Access, EffectKind, PixelFormat, Size, Tier};
+use abi_stable::std_types::{RSlice, RVec};
+use fxchain_plugin_api::abi::{
+    FrameMut, FrameRef, OpFacts, ParamValueNE, PrepareInfo, Prepared, PreparedOpBox, RenderCtx,
+};
+use fxchain_plugin_api::{point, Access, EffectKind, PixelFormat, PluginError, Size, Tier};
 
+use crate::cache::Key;
 use crate::chain::{Chain, Precision, Source, Step};
 use crate::error::RunError;
-use crate::exec::{prepare_step, Plan};
+use crate::frame::Frame;
+use crate::io::fit_within;
+use crate::loader::EffectInfo;
 use crate::registry::Registry;
+
+/// Largest side of any frame an effect may produce.
+pub const MAX_SIDE: u32 = 1 << 17;
+/// Largest pixel count of any frame an effect may produce.
+pub const MAX_PIXELS: u64 = 1 << 29;
+
+/// The effect that runs `step` under `quality`.
+pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_api::Tier) -> Option<Arc<EffectInfo>> {
+    let direct = registry.effect(&step.effect)?;
+    if direct.variant_of.is_some() {
+        // The chain names a variant explicitly: pin it.
+        return Some(direct.clone());
+    }
+    registry.resolve(&step.effect, step.quality.unwrap_or(quality))
+}
+
+pub(crate) fn plugin_error(step: &Step, info: &EffectInfo, e: PluginError) -> RunError {
+    RunError::Plugin {
+        step: step.label(),
+        effect: info.id.clone(),
+        library: format!("{} {} ({})", info.library.name, info.library.version, info.library.path.display()),
+        panicked: e.kind == fxchain_plugin_api::ErrorKind::PANICKED,
+        message: crate::error::plugin_message(&e),
+    }
+}
+
+/// An effect prepared by its plugin for one image, with the facts it declared (output size,
+/// footprints, composable forms). Release it with [`PreparedStep::release`] after the last band,
+/// so a panic while the plugin drops its state fails this image; dropping it without releasing
+/// (on an error path) still runs the plugin's drop inside its guard.
+pub struct PreparedStep {
+    op: PreparedOpBox,
+    /// What the plugin declared for this image.
+    pub facts: OpFacts,
+}
+
+impl PreparedStep {
+    /// Renders one band.
+    pub(crate) fn render(
+        &self,
+        inputs: &[FrameRef<'_>],
+        output: FrameMut<'_>,
+        ctx: &RenderCtx,
+    ) -> Result<(), PluginError> {
+        self.op.render_band(RSlice::from_slice(inputs), output, ctx).into_result()
+    }
+    /// Drops the plugin's per-image state (inside the plugin's guard).
+    pub fn release(mut self) -> Result<(), PluginError> {
+        self.op.release().into_result()
+    }
+    /// The per-channel table of a composable point effect.
+    pub fn table(&self) -> Option<&point::Table> {
+        self.facts.table.as_slice().try_into().ok()
+    }
+    /// The colour matrix of a composable point effect.
+    pub fn matrix(&self) -> Option<[[f32; 4]; 3]> {
+        point::matrix_from_slice(&self.facts.matrix)
+    }
+}
+
+/// Prepares `info` for inputs of `sizes`.
+pub fn prepare(
+    info: &EffectInfo,
+    params: &[fxchain_plugin_api::ParamValue],
+    sizes: &[Size],
+    prep: &PrepareInfo,
+) -> Result<PreparedStep, PluginError> {
+    let module = info.library.module();
+    let values: RVec<ParamValueNE> = params.iter().cloned().map(ParamValueNE::new).collect();
+    let Prepared { op, facts } =
+        (module.prepare())(info.index, values, sizes.iter().copied().collect(), prep).into_result()?;
+    Ok(PreparedStep { op, facts })
+}
+
+/// Prepares one step and checks what it declared: an output size within the limits, one
+/// footprint per input, a point effect keeping its size.
+pub fn prepare_step(
+    step: &Step,
+    info: &EffectInfo,
+    sizes: &[Size],
+    prep: &PrepareInfo,
+) -> Result<PreparedStep, RunError> {
+    let prepared = prepare(info, &step.params, sizes, prep).map_err(|e| plugin_error(step, info, e))?;
+    let bad = |message: String| RunError::BadPlan { step: step.label(), effect: info.id.clone(), message };
+    let out = prepared.facts.output;
+    if out.width == 0 || out.height == 0 || out.width > MAX_SIDE || out.height > MAX_SIDE || out.pixels() > MAX_PIXELS {
+        return Err(bad(format!(
+            "the plugin asks for a {}x{} output; each side must be in 1..={MAX_SIDE} and at most {MAX_PIXELS} pixels",
+            out.width, out.height
+        )));
+    }
+    if info.kind != EffectKind::GENERATOR && prepared.facts.footprints.len() != sizes.len() {
+        return Err(bad(format!(
+            "the plugin declared {} footprints for {} inputs",
+            prepared.facts.footprints.len(),
+            sizes.len()
+        )));
+    }
+    if is_point(info) && sizes.first() != Some(&out) {
+        return Err(bad(format!("a point effect must keep the size {:?}, it asks for {out:?}", sizes.first())));
+    }
+    Ok(prepared)
+}
+
+pub(crate) fn is_point(info: &EffectInfo) -> bool {
+    info.access == Access::POINT && info.kind == EffectKind::FILTER
+}
+
+/// The cache key of every needed step (`None` for steps that are not cacheable: effects that are
+/// not deterministic, and what reads them), from the keys of the chain's inputs. `chain explain`
+/// and the executor both use this one function, so both report the same keys.
+pub fn node_keys(
+    chain: &Chain,
+    needed: &[bool],
+    nodes: &[Option<(Arc<EffectInfo>, PixelFormat)>],
+    gen_size: Size,
+    inputs: &HashMap<String, Key>,
+) -> Vec<Option<Key>> {
+    let mut keys: Vec<Option<Key>> = vec![None; chain.steps.len()];
+    for (i, step) in chain.steps.iter().enumerate() {
+        if !needed[i] {
+            continue;
+        }
+        let mut ins = Vec::new();
+        let mut known = true;
+        for s in &step.inputs {
+            match s {
+                Source::Input(name) => match inputs.get(name) {
+                    Some(k) => ins.push(*k),
+                    None => known = false,
+                },
+                Source::Step(j) => match keys[*j] {
+                    Some(k) => ins.push(k),
+                    None => known = false,
+                },
+            }
+        }
+        keys[i] = match &nodes[i] {
+            _ if !known => None,
+            None => ins.first().copied(),
+            Some((info, format)) if info.deterministic => Some(node_key(step, info, *format, gen_size, &ins)),
+            Some(_) => None,
+        };
+    }
+    keys
+}
+
+/// A key as hexadecimal text.
+pub fn hex(key: Key) -> String {
+    blake3::Hash::from(key).to_hex().to_string()
+}
+
+/// The key a chain input gets when only its name and size are known (`chain explain` without the
+/// file): results computed from it are never looked up under it.
+pub fn input_key_from_size(name: &str, size: Size) -> Key {
+    *blake3::hash(format!("input {name} {}x{}", size.width, size.height).as_bytes()).as_bytes()
+}
+
+/// The cache key of a step from its effect, parameters and the keys of its inputs.
+fn node_key(step: &Step, info: &EffectInfo, format: PixelFormat, gen_size: Size, inputs: &[Key]) -> Key {
+    let mut h = blake3::Hasher::new();
+    h.update(info.id.as_bytes());
+    h.update(info.library.content_hash.as_bytes());
+    h.update(&info.library.generation.to_le_bytes());
+    h.update(format!("{:?}", step.params).as_bytes());
+    h.update(&[format.0]);
+    h.update(&step.seed.to_le_bytes());
+    if info.kind == EffectKind::GENERATOR {
+        h.update(&gen_size.width.to_le_bytes());
+        h.update(&gen_size.height.to_le_bytes());
+    }
+    for k in inputs {
+        h.update(k);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// What the executor will do, decided before any pixel is touched.
+pub struct Plan {
+    /// Steps some output depends on.
+    pub needed: Vec<bool>,
+    /// How many needed steps (and outputs) read each step's result.
+    pub readers: Vec<usize>,
+    /// For each needed, enabled step: the effect (variant resolved) and the pixel format.
+    pub nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>>,
+    /// Steps rendered in the same band pass as the next step.
+    pub fused_with_next: Vec<bool>,
+}
+
+impl Plan {
+    /// Plans `chain`: needed steps, variants, formats and fusion.
+    pub fn new(
+        chain: &Chain,
+        registry: &Registry,
+        quality: fxchain_plugin_api::Tier,
+        preferred: PixelFormat,
+        fuse: bool,
+    ) -> Result<Plan, RunError> {
+        let n = chain.steps.len();
+        let mut needed = vec![false; n];
+        let mut readers = vec![0usize; n];
+        let mut stack: Vec<usize> = chain.outputs.clone();
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut needed[i], true) {
+                continue;
+            }
+            for s in &chain.steps[i].inputs {
+                if let Source::Step(j) = s {
+                    stack.push(*j);
+                }
+            }
+        }
+        for (i, step) in chain.steps.iter().enumerate() {
+            if needed[i] {
+                for s in &step.inputs {
+                    if let Source::Step(j) = s {
+                        readers[*j] += 1;
+                    }
+                }
+            }
+        }
+        for &o in &chain.outputs {
+            readers[o] += 1;
+        }
+        let mut nodes: Vec<Option<(Arc<EffectInfo>, PixelFormat)>> = vec![None; n];
+        for (i, step) in chain.steps.iter().enumerate() {
+            if needed[i] && step.enabled {
+                let info = resolve_effect(registry, step, quality).ok_or_else(|| RunError::BadPlan {
+                    step: step.label(),
+                    effect: step.effect.clone(),
+                    message: "the effect is no longer loaded".into(),
+                })?;
+                let format = info.pick_format(preferred);
+                nodes[i] = Some((info, format));
+            }
+        }
+        let is_point = |i: usize| {
+            nodes[i].as_ref().is_some_and(|(e, _)| e.access == Access::POINT && e.kind == EffectKind::FILTER)
+        };
+        // Fusion: a point step joins the one before it when it is that step's only reader.
+        let mut fused_with_next = vec![false; n];
+        if fuse {
+            for (j, step) in chain.steps.iter().enumerate() {
+                if let [Source::Step(i)] = step.inputs.as_slice() {
+                    let i = *i;
+                    if j == i + 1
+                        && is_point(i)
+                        && is_point(j)
+                        && readers[i] == 1
+                        && !chain.outputs.contains(&i)
+                        && nodes[i].as_ref().map(|p| p.1) == nodes[j].as_ref().map(|p| p.1)
+                    {
+                        fused_with_next[i] = true;
+                    }
+                }
+            }
+        }
+        Ok(Plan { needed, readers, nodes, fused_with_next })
+    }
+}
+
+/// Scales `frames` (and the chain's generator size) down so the larger side is at most `max`.
+/// Parameters in pixels (blur sigma, offsets) are not scaled.
+pub fn shrink_for_preview(chain: &mut Chain, frames: &mut HashMap<String, Arc<Frame>>, max: u32) {
+    let max = max.max(1);
+    for f in frames.values_mut() {
+        if f.size().width.max(f.size().height) > max {
+            *f = Arc::new(fit_within(f, max));
+        }
+    }
+    chain.size = chain.size.map(|s| fit_size(s, max));
+}
+
+/// `s` scaled down (never up) so its larger side is at most `max`.
+pub(crate) fn fit_size(s: Size, max: u32) -> Size {
+    let k = (max as f64 / s.width.max(s.height) as f64).min(1.0);
+    Size::new(((s.width as f64 * k).round() as u32).max(1), ((s.height as f64 * k).round() as u32).max(1))
+}
 
 /// One node of an explained plan.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -123,7 +410,7 @@ pub fn explain(
     chain: &Chain,
     registry: &Registry,
     inputs: &HashMap<String, Size>,
-    input_keys: &HashMap<String, crate::cache::Key>,
+    input_keys: &HashMap<String, Key>,
     quality: Option<Tier>,
     fuse: bool,
 ) -> Result<Vec<PlanRow>, RunError> {
@@ -135,9 +422,9 @@ pub fn explain(
         chain.size.or_else(|| chain.inputs.first().and_then(|n| inputs.get(n)).copied()).unwrap_or(default_size);
     let mut all_keys = input_keys.clone();
     for (name, size) in inputs {
-        all_keys.entry(name.clone()).or_insert_with(|| crate::exec::input_key_from_size(name, *size));
+        all_keys.entry(name.clone()).or_insert_with(|| input_key_from_size(name, *size));
     }
-    let keys = crate::exec::node_keys(chain, &plan.needed, &plan.nodes, gen_size, &all_keys);
+    let keys = node_keys(chain, &plan.needed, &plan.nodes, gen_size, &all_keys);
     let mut level = vec![0usize; chain.steps.len()];
     let mut rows = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
@@ -161,7 +448,7 @@ pub fn explain(
         } else {
             None
         };
-        let key = keys[i].map(crate::exec::hex);
+        let key = keys[i].map(hex);
         let (runs, tier, library, access, format) = match &plan.nodes[i] {
             Some((info, format)) => (
                 info.id.clone(),
@@ -298,6 +585,14 @@ mod tests {
             quality: None,
             seed: 0,
         }
+    }
+
+    #[test]
+    fn preview_sizes_shrink_and_never_grow() {
+        assert_eq!(fit_size(Size::new(1024, 512), 300), Size::new(300, 150));
+        assert_eq!(fit_size(Size::new(400, 1000), 500), Size::new(200, 500));
+        assert_eq!(fit_size(Size::new(160, 120), 300), Size::new(160, 120));
+        assert_eq!(fit_size(Size::new(5000, 1), 300), Size::new(300, 1));
     }
 
     #[test]

@@ -488,7 +488,7 @@ pub fn replay(
     }
     let mut chain = chain;
     if let Some(max) = record.preview {
-        crate::session::shrink_for_preview(&mut chain, &mut frames, max);
+        crate::plan::shrink_for_preview(&mut chain, &mut frames, max);
     }
     let quality = match &record.quality {
         Some(q) => Some(

@@ -244,9 +244,4 @@ impl Registry {
         };
         order.iter().find_map(|t| candidates.iter().find(|c| c.tier == *t)).or_else(|| candidates.first()).cloned()
     }
-
-    /// The known effect id closest to `id`, for "did you mean" messages.
-    pub fn suggest(&self, id: &str) -> Option<&str> {
-        crate::chain::closest(id, self.references().map(|e| e.id.as_str()))
-    }
 }

@@ -9,15 +9,16 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use fxchain_plugin_api::{EffectKind, PixelFormat, Size};
+use fxchain_plugin_api::{EffectKind, Size};
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
 
-use crate::chain::Step;
+use crate::chain::oneshot::single_effect;
 use crate::contract;
-use crate::error::LoadError;
-use crate::exec::render_step;
-use crate::loader::{self, EffectInfo, Library};
+use crate::error::{LoadError, RunError};
+use crate::exec::{render, RenderOptions};
+use crate::frame::Frame;
+use crate::loader::{self, Library};
 use crate::probe::probe_image;
 use crate::registry::{Registry, RegistryOptions};
 
@@ -308,11 +309,11 @@ impl LiveRegistry {
         };
         self.generations.fetch_add(1, Ordering::Relaxed);
         self.loaded.lock().unwrap_or_else(|e| e.into_inner()).push((Arc::downgrade(&library), library.mapped_bytes));
-        if let Err(reason) = self.check(&current, old.as_ref(), &library, &effects) {
-            return self.reject(path, &hash, reason);
-        }
         let ids: Vec<String> = effects.iter().map(|e| e.id.clone()).collect();
         let next = current.with_library(&path, library.clone(), effects);
+        if let Err(reason) = self.check(&current, &next, old.as_ref(), &library, &ids) {
+            return self.reject(path, &hash, reason);
+        }
         if let Err(reason) = run_declared_cases(&next, &ids) {
             return self.reject(path, &hash, reason);
         }
@@ -339,16 +340,18 @@ impl LiveRegistry {
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
     }
 
-    /// Effects kept, and a self-test render of each.
+    /// Effects kept, and a self-test render of each effect `ids` of `library` in `next` (the
+    /// candidate snapshot holding it).
     fn check(
         &self,
         current: &Registry,
+        next: &Registry,
         old: Option<&Arc<Library>>,
         library: &Arc<Library>,
-        effects: &[EffectInfo],
+        ids: &[String],
     ) -> Result<(), String> {
         if let Some(old) = old {
-            let new_ids: HashSet<&str> = effects.iter().map(|e| e.id.as_str()).collect();
+            let new_ids: HashSet<&str> = ids.iter().map(String::as_str).collect();
             let gone: Vec<String> = current
                 .effects_of(old)
                 .iter()
@@ -359,9 +362,9 @@ impl LiveRegistry {
                 return Err(format!("the new build no longer provides {}", gone.join(", ")));
             }
         }
-        for e in effects {
-            self_test(e)
-                .map_err(|m| format!("self-test of `{}` (generation {}) failed: {m}", e.id, library.generation))?;
+        for id in ids {
+            self_test(next, id)
+                .map_err(|m| format!("self-test of `{id}` (generation {}) failed: {m}", library.generation))?;
         }
         Ok(())
     }
@@ -421,26 +424,20 @@ fn run_declared_cases(registry: &Registry, ids: &[String]) -> Result<(), String>
     Ok(())
 }
 
-/// Renders `effect` with default parameters on a small probe.
-pub fn self_test(effect: &EffectInfo) -> Result<(), String> {
+/// Renders effect `id` of `registry` alone with its default parameters on small probes, through
+/// the executor every chain runs on.
+pub fn self_test(registry: &Registry, id: &str) -> Result<(), String> {
+    let Some(effect) = registry.effect(id) else { return Err("the effect is not in the new snapshot".into()) };
     let size = Size::new(24, 16);
-    let step = Step {
-        index: 0,
-        id: None,
-        effect: effect.id.clone(),
-        params: effect.params.iter().map(|p| p.default.clone()).collect(),
-        enabled: true,
-        inputs: Vec::new(),
-        quality: None,
-        seed: 1,
+    let inputs = match effect.kind {
+        EffectKind::GENERATOR => 0,
+        _ => effect.min_inputs.max(1) as usize,
     };
-    let inputs: Vec<Arc<crate::frame::Frame>> = match effect.kind {
-        EffectKind::GENERATOR => Vec::new(),
-        _ => (0..effect.min_inputs.max(1)).map(|_| Arc::new(probe_image(size))).collect(),
-    };
-    let format = effect.pick_format(PixelFormat::RGBA8);
-    render_step(&step, effect, inputs, format, size, None).map(|_| ()).map_err(|e| match e {
-        crate::RunError::Plugin { message, .. } => message,
+    let chain = single_effect(registry, id, inputs, size, 1).map_err(|e| e.to_string())?;
+    let frames: HashMap<String, Arc<Frame>> =
+        chain.inputs.iter().map(|name| (name.clone(), Arc::new(probe_image(size)))).collect();
+    render(&chain, registry, &frames, &RenderOptions::default()).map(|_| ()).map_err(|e| match e {
+        RunError::Plugin { message, .. } => message,
         other => other.to_string(),
     })
 }

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fxchain_plugin_api::{PixelFormat, Size, Tier};
+use fxchain_plugin_api::{PixelFormat, Tier};
 
 use crate::cache::ResultCache;
 use crate::chain::{self, Chain, ChainError, Override, Precision};
 use crate::io::fit_within;
 use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
+use crate::plan::fit_size;
 use crate::reload::LiveRegistry;
 use crate::{ChainSource, Frame, Registry};
 
@@ -63,24 +64,6 @@ impl PreviewMode {
     pub fn from_name(name: &str) -> Option<PreviewMode> {
         PreviewMode::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(name))
     }
-}
-
-/// Scales `frames` (and the chain's generator size) down so the larger side is at most `max`.
-/// Parameters in pixels (blur sigma, offsets) are not scaled.
-pub fn shrink_for_preview(chain: &mut Chain, frames: &mut HashMap<String, Arc<Frame>>, max: u32) {
-    let max = max.max(1);
-    for f in frames.values_mut() {
-        if f.size().width.max(f.size().height) > max {
-            *f = Arc::new(fit_within(f, max));
-        }
-    }
-    chain.size = chain.size.map(|s| fit_size(s, max));
-}
-
-/// `s` scaled down (never up) so its larger side is at most `max`.
-fn fit_size(s: Size, max: u32) -> Size {
-    let k = (max as f64 / s.width.max(s.height) as f64).min(1.0);
-    Size::new(((s.width as f64 * k).round() as u32).max(1), ((s.height as f64 * k).round() as u32).max(1))
 }
 
 /// What to render.
@@ -313,14 +296,6 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn preview_sizes_shrink_and_never_grow() {
-        assert_eq!(fit_size(Size::new(1024, 512), 300), Size::new(300, 150));
-        assert_eq!(fit_size(Size::new(400, 1000), 500), Size::new(200, 500));
-        assert_eq!(fit_size(Size::new(160, 120), 300), Size::new(160, 120));
-        assert_eq!(fit_size(Size::new(5000, 1), 300), Size::new(300, 1));
-    }
 
     #[test]
     fn modes_have_a_size_a_quality_and_a_name() {

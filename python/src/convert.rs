@@ -164,7 +164,7 @@ fn layout(array: &Bound<'_, PyUntypedArray>) -> PyResult<Layout> {
     if height == 0 || width == 0 {
         return Err(PyValueError::new_err(format!("the image is empty (shape {shape:?})")));
     }
-    let max = fxchain_host::exec::MAX_SIDE as usize;
+    let max = fxchain_host::plan::MAX_SIDE as usize;
     if height > max || width > max {
         return Err(PyValueError::new_err(format!("each side must be at most {max} pixels (shape {shape:?})")));
     }

@@ -285,7 +285,9 @@ pub fn run(g: &Global, cmd: PluginsCommand) -> i32 {
             let Some(e) = registry.effect(&id) else {
                 eprintln!(
                     "error: no effect `{id}`{}",
-                    registry.suggest(&id).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+                    fxchain_host::chain::suggest_effect(&registry, &id)
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default()
                 );
                 return exit::USAGE;
             };

@@ -4,6 +4,7 @@
 mod apply;
 mod attacks;
 mod batch;
+mod branches;
 mod chain_errors;
 mod cli;
 mod contract;

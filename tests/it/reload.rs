@@ -226,3 +226,18 @@ fn twenty_reloads_under_load_never_mix_generations() {
     assert_eq!(stats.loaded, start_generations + 20);
     assert_eq!(stats.in_use, start_generations as usize, "{stats:?}");
 }
+
+#[test]
+fn the_self_test_renders_every_effect_alone_through_the_executor() {
+    // Generators, filters, compositors (two probe inputs) and variants named directly: each one
+    // becomes a valid one-step chain and renders.
+    let reg = crate::support::registry();
+    let mut kinds = std::collections::HashSet::new();
+    for e in reg.all() {
+        fxchain_host::reload::self_test(reg, &e.id).unwrap_or_else(|m| panic!("self-test of `{}`: {m}", e.id));
+        kinds.insert(e.kind.to_string());
+    }
+    assert_eq!(kinds.len(), 3, "the workspace plugins cover every kind: {kinds:?}");
+    let err = fxchain_host::reload::self_test(reg, "no.such").unwrap_err();
+    assert!(err.contains("not in the new snapshot"), "{err}");
+}

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use fxchain_plugin_api::{ParamValue, Tier};
 
+use crate::registry::Registry;
+
 pub use diagnostic::{ChainDiagnostic, ChainError};
 pub use validate::{validate, Override};
 
@@ -143,6 +145,11 @@ pub struct Chain {
     pub outputs: Vec<usize>,
     /// Whether reordering optimizations are allowed.
     pub optimize: bool,
+}
+
+/// The effect id of `registry` closest to `id`, for "did you mean" messages.
+pub fn suggest_effect<'r>(registry: &'r Registry, id: &str) -> Option<&'r str> {
+    closest(id, registry.references().map(|e| e.id.as_str()))
 }
 
 /// The candidate closest to `word` by edit distance, when close enough to be a likely typo.

@@ -101,6 +101,38 @@ pub fn build<S: AsRef<str>>(words: &[S], registry: &Registry, overrides: &[Overr
     super::validate(source, registry, overrides).map_err(BuildError::Chain)
 }
 
+/// The chain that runs effect `id` of `registry` alone, with its default parameters: on `inputs`
+/// chain inputs named `input1`, `input2`... (none for a generator), generating at `size`. Hot
+/// reload renders it to self-test each effect of a newly loaded library.
+pub fn single_effect(
+    registry: &Registry,
+    id: &str,
+    inputs: usize,
+    size: fxchain_plugin_api::Size,
+    seed: u64,
+) -> Result<Chain, ChainError> {
+    // The step's quality is the effect's own tier, so the effect itself runs (not a variant).
+    let quality = match registry.effect(id).map(|e| e.tier) {
+        Some(fxchain_plugin_api::Tier::FAST) => "Fast",
+        Some(fxchain_plugin_api::Tier::BALANCED) => "Balanced",
+        _ => "Quality",
+    };
+    let names: Vec<String> = (1..=inputs).map(|n| quote(&format!("input{n}"))).collect();
+    let list = names.join(", ");
+    let (declared, read) = if inputs == 0 {
+        (String::new(), String::new())
+    } else {
+        (format!("inputs: [{list}], "), format!(", inputs: [{list}]"))
+    };
+    let text = format!(
+        "(seed: {seed}, size: ({}, {}), {declared}steps: [(effect: {}, quality: {quality}{read})])\n",
+        size.width,
+        size.height,
+        quote(id)
+    );
+    super::validate(ChainSource::from_text(format!("self-test of `{id}`"), text), registry, &[])
+}
+
 /// The source of a one-shot chain, for callers that validate it themselves.
 pub fn source<S: AsRef<str>>(words: &[S]) -> Result<Arc<ChainSource>, String> {
     Ok(ChainSource::from_text(SOURCE_NAME, chain_text(&parse_words(words)?)))

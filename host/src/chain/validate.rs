@@ -275,7 +275,7 @@ pub fn validate(source: Arc<ChainSource>, registry: &Registry, overrides: &[Over
             errors.push(
                 format!("unknown effect `{}`", effect.value),
                 effect.index,
-                Some(match registry.suggest(&effect.value) {
+                Some(match super::suggest_effect(registry, &effect.value) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => registry.searched(),
                 }),
