@@ -4,6 +4,7 @@
 mod apply;
 mod attacks;
 mod batch;
+mod cache_dir;
 mod chain_errors;
 mod cli;
 mod contract;
