@@ -422,7 +422,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = DiskCache::open(dir.path(), 1 << 30).unwrap();
         let f = frame(16, 16, 9);
-        let damages: [(&str, fn(&mut Vec<u8>)); 5] = [
+        type Damage = fn(&mut Vec<u8>);
+        let damages: [(&str, Damage); 5] = [
             ("a flipped pixel bit", |b| {
                 let i = b.len() - 7;
                 b[i] ^= 1;
