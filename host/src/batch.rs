@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::chain::Chain;
 use crate::error::ImageError;
 use crate::error::RunError;
+use crate::exec::StepReport;
 use crate::io::OutputFormat;
 use crate::pipeline::{Job, JobInput, JobOptions, JobOutput};
 use crate::plan::resolve_effect;
@@ -56,6 +57,10 @@ pub struct ItemReport {
     pub message: Option<String>,
     /// Time spent on this image, ms.
     pub ms: f64,
+    /// The steps whose result came from the result cache (labels, `#2 "blur"`).
+    pub cached_steps: Vec<String>,
+    /// The steps that were computed for this image.
+    pub computed_steps: Vec<String>,
 }
 
 /// What a batch does about a plugin library once it has failed `after` images.
@@ -264,13 +269,24 @@ pub fn run_batch(
 
     items.par_iter().for_each(|item| {
         let t = Instant::now();
+        let steps_report = |status: &'static str, message: Option<String>, steps: &[StepReport]| {
+            let labels = |cached: bool| {
+                steps.iter().filter(|s| !s.skipped && s.cached == cached).map(|s| s.label.clone()).collect()
+            };
+            ItemReport {
+                input: item.input.clone(),
+                output: item.output.clone(),
+                status,
+                stage: None,
+                message,
+                ms: t.elapsed().as_secs_f64() * 1e3,
+                cached_steps: labels(true),
+                computed_steps: labels(false),
+            }
+        };
         let report = |status: &'static str, stage: Option<Stage>, message: Option<String>| ItemReport {
-            input: item.input.clone(),
-            output: item.output.clone(),
-            status,
             stage,
-            message,
-            ms: t.elapsed().as_secs_f64() * 1e3,
+            ..steps_report(status, message, &[])
         };
         let stopped = stop.load(Ordering::Relaxed)
             || (options.fail_fast && failures.load(Ordering::Relaxed) > 0)
@@ -308,16 +324,16 @@ pub fn run_batch(
                 report("skipped", None, Some(format!("{} (--on-error skip)", note("not run"))))
             } else {
                 match process(chain, registry, item, options, &input_name, &bypass) {
-                    Ok(()) if bypass.is_empty() => {
+                    Ok(steps) if bypass.is_empty() => {
                         // Record completion after the atomic rename, so a killed batch redoes at
                         // most the images in flight.
                         done_files
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .record(&folder, &format!("{print}\t{name}"));
-                        report("ok", None, None)
+                        steps_report("ok", None, &steps)
                     }
-                    Ok(()) => report("ok", None, Some(format!("{} (--on-error bypass)", note("bypassed")))),
+                    Ok(steps) => steps_report("ok", Some(format!("{} (--on-error bypass)", note("bypassed"))), &steps),
                     Err(f) => {
                         failures.fetch_add(1, Ordering::Relaxed);
                         if let Some((library, step)) = &f.plugin {
@@ -355,7 +371,7 @@ fn process(
     options: &BatchOptions,
     input_name: &str,
     bypass: &[usize],
-) -> Result<(), Failure> {
+) -> Result<Vec<StepReport>, Failure> {
     let _span = tracing::info_span!("image", path = %item.input.display()).entered();
     // Decode and write errors name their file already; plugin and deadline errors get the image.
     let failed = |e: RunError| {
@@ -389,7 +405,7 @@ fn process(
         outputs: vec![JobOutput::File { path: item.output.clone(), format: options.format }],
         options: job_options,
     };
-    crate::pipeline::run(job, registry).map(|_| ()).map_err(failed)
+    crate::pipeline::run(job, registry).map(|r| r.steps).map_err(failed)
 }
 
 /// A rate for summaries: images per second.

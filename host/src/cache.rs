@@ -1,13 +1,20 @@
 //! The result cache: intermediate frames keyed by content (input pixels or upstream key, effect,
-//! library, parameters, variant, format, seed), with a byte budget and LRU eviction.
+//! library, parameters, variant, format, seed), with a byte budget and LRU eviction, and an
+//! optional disk tier ([`disk`]) that outlives the process and is shared by every process using
+//! the same folder. Lookups try memory, then disk (a disk hit is kept in memory too); new results
+//! go to both.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
 use crate::frame::Frame;
+
+pub mod disk;
+
+pub use disk::{DiskCache, DiskStats};
 
 /// A cache key: BLAKE3 of everything that determines a node's pixels.
 pub type Key = [u8; 32];
@@ -32,6 +39,8 @@ pub struct CacheStats {
     pub bytes: u64,
     /// Entries held.
     pub entries: u64,
+    /// The disk tier's counters (zero without one).
+    pub disk: DiskStats,
 }
 
 /// A content-keyed cache of frames.
@@ -44,6 +53,7 @@ pub struct ResultCache {
     hits: AtomicU64,
     misses: AtomicU64,
     evictions: AtomicU64,
+    disk: OnceLock<Arc<DiskCache>>,
 }
 
 impl ResultCache {
@@ -58,11 +68,34 @@ impl ResultCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
+            disk: OnceLock::new(),
         })
     }
 
-    /// The frame stored under `key`.
+    /// Adds `disk` as this cache's second tier; a cache keeps the first disk tier it is given
+    /// (returns whether this one is it).
+    pub fn attach_disk(&self, disk: Arc<DiskCache>) -> bool {
+        let ours = self.disk.get_or_init(|| disk.clone());
+        Arc::ptr_eq(ours, &disk)
+    }
+
+    /// The disk tier, if there is one.
+    pub fn disk(&self) -> Option<&Arc<DiskCache>> {
+        self.disk.get()
+    }
+
+    /// The frame stored under `key`: from memory, else from the disk tier (then kept in memory).
     pub fn get(&self, key: &Key) -> Option<Arc<Frame>> {
+        let found = self.get_memory(key);
+        if found.is_some() {
+            return found;
+        }
+        let frame = Arc::new(self.disk.get()?.get(key)?);
+        self.insert_memory(*key, frame.clone());
+        Some(frame)
+    }
+
+    fn get_memory(&self, key: &Key) -> Option<Arc<Frame>> {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         let found = self.map.get(key).and_then(|e| {
             if self.ttl.is_some_and(|t| e.inserted.elapsed() > t) {
@@ -78,8 +111,16 @@ impl ResultCache {
         found
     }
 
-    /// Stores `frame` under `key`, evicting the least recently used entries beyond the budget.
+    /// Stores `frame` under `key` in memory and on disk, evicting the least recently used entries
+    /// beyond each tier's budget.
     pub fn insert(&self, key: Key, frame: Arc<Frame>) {
+        if let Some(d) = self.disk.get() {
+            d.insert(&key, &frame);
+        }
+        self.insert_memory(key, frame);
+    }
+
+    fn insert_memory(&self, key: Key, frame: Arc<Frame>) {
         let bytes = frame.byte_len() as u64;
         if bytes > self.budget {
             return;
@@ -128,6 +169,7 @@ impl ResultCache {
             evictions: self.evictions.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             entries: self.map.len() as u64,
+            disk: self.disk.get().map(|d| d.stats()).unwrap_or_default(),
         }
     }
 }

@@ -13,6 +13,11 @@ use crate::pool::{BufferPool, PooledBuf};
 
 use std::sync::Arc;
 
+/// Largest side of any frame an effect may produce.
+pub const MAX_SIDE: u32 = 1 << 17;
+/// Largest pixel count of any frame an effect may produce.
+pub const MAX_PIXELS: u64 = 1 << 29;
+
 /// Pixel memory owned by someone else (an embedding program's array), read in place by a frame.
 ///
 /// The implementation keeps the memory alive and unchanged for as long as it exists.

@@ -9,8 +9,8 @@ const LAYERS: &[&[&str]] = &[
     &["chain"],
     &["plan"],
     &["exec", "stream", "isolate", "probe", "contract"],
-    &["pipeline", "run"],
-    &["reload", "session", "batch", "provenance", "outdir"],
+    &["pipeline", "run", "outdir"],
+    &["reload", "session", "batch", "provenance"],
 ];
 
 /// Known exceptions: (module, module it uses).

@@ -10,7 +10,8 @@
 //! steps to the encoders, and no step holds its whole result. A job with a cache (`watch`, an
 //! embedding program repeating renders) or with outputs in memory (`bench`, Python) renders
 //! whole frames ([`crate::exec`]), whose intermediate results the cache can keep. Both give the
-//! same pixels.
+//! same pixels. A job given a disk cache folder ([`JobOptions::cache_dir`]) has a cache, so it
+//! renders whole frames too: its results are then reused by later jobs and other processes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use fxchain_plugin_api::{PixelFormat, Size, Tier};
 
-use crate::cache::ResultCache;
+use crate::cache::{DiskCache, ResultCache};
 use crate::chain::{Chain, Precision};
 use crate::error::{ImageError, RunError};
 use crate::exec::{render_with_deadline, RenderOptions, RenderResult, StepReport};
@@ -61,6 +62,9 @@ pub struct JobOptions {
     pub limits: ImageLimits,
     /// Where intermediate results are kept (materialised renders only).
     pub cache: Option<Arc<ResultCache>>,
+    /// The disk tier of the result cache (`--cache-dir`): attached to `cache`, or to a cache
+    /// with no memory tier when there is none. A job with one renders whole frames.
+    pub cache_dir: Option<Arc<DiskCache>>,
     /// Where per-effect figures are recorded.
     pub metrics: Option<Arc<Metrics>>,
     /// Rows per band (and per strip when streaming).
@@ -96,6 +100,7 @@ impl Default for JobOptions {
             deadline: None,
             limits: ImageLimits::default(),
             cache: None,
+            cache_dir: None,
             metrics: None,
             band_rows: None,
             fuse: true,
@@ -120,6 +125,7 @@ impl std::fmt::Debug for JobOptions {
             .field("deadline", &self.deadline)
             .field("limits", &self.limits)
             .field("cache", &self.cache.is_some())
+            .field("cache_dir", &self.cache_dir.as_ref().map(|d| d.dir()))
             .field("band_rows", &self.band_rows)
             .field("fuse", &self.fuse)
             .field("execution", &self.execution)
@@ -285,7 +291,10 @@ fn wants_stream(job: &Job) -> bool {
 
 /// Runs `job` against `registry`.
 pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
-    let Job { mut chain, inputs, outputs, options } = job_checked(job)?;
+    let Job { mut chain, inputs, outputs, mut options } = job_checked(job)?;
+    if let Some(disk) = &options.cache_dir {
+        options.cache.get_or_insert_with(|| ResultCache::new(0, None)).attach_disk(disk.clone());
+    }
     // Generators render at the chain's size: it obeys the same limits as an input image.
     if let Some(s) = chain.size {
         options

@@ -20,10 +20,7 @@ use crate::io::fit_within;
 use crate::loader::EffectInfo;
 use crate::registry::Registry;
 
-/// Largest side of any frame an effect may produce.
-pub const MAX_SIDE: u32 = 1 << 17;
-/// Largest pixel count of any frame an effect may produce.
-pub const MAX_PIXELS: u64 = 1 << 29;
+pub use crate::frame::{MAX_PIXELS, MAX_SIDE};
 
 /// The effect that runs `step` under `quality`.
 pub fn resolve_effect(registry: &Registry, step: &Step, quality: fxchain_plugin_api::Tier) -> Option<Arc<EffectInfo>> {

@@ -5,6 +5,7 @@ mod apply;
 mod attacks;
 mod batch;
 mod branches;
+mod cache_dir;
 mod chain_errors;
 mod cli;
 mod contract;

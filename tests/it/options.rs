@@ -197,3 +197,48 @@ fn limits_and_deadlines_fail_the_same_way_in_every_command() {
         }
     }
 }
+
+#[test]
+fn a_cache_folder_is_used_by_every_command_and_changes_no_pixel() {
+    let dir = setup();
+    let d = dir.path();
+    write(
+        d,
+        "chain.ron",
+        r#"(steps: [(effect: "blur.gaussian", params: {"sigma": 2.0}), (effect: "color.contrast", params: {"amount": 1.2})])"#,
+    );
+    let want = reference(d, "chain.ron");
+    let entries = |cache: &Path| -> usize {
+        std::fs::read_dir(cache.join("frames-v1"))
+            .map(|r| r.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "frame")).count())
+            .unwrap_or(0)
+    };
+    for cmd in ALL {
+        let cache = d.join(format!("cache-{cmd:?}"));
+        let flags = ["--cache-dir", cache.to_str().unwrap(), "--cache-budget", "64M"];
+        // Twice: the second time from the folder the first one filled.
+        for pass in 0..2 {
+            assert_eq!(outcome(cmd, d, "chain.ron", &flags), Outcome::Pixels(want.clone()), "{cmd:?} pass {pass}");
+            assert_eq!(entries(&cache), 2, "{cmd:?} pass {pass}: the results of both steps are kept");
+        }
+    }
+    // `apply` takes the same flags.
+    let cache = d.join("cache-apply");
+    let o = crate::support::fxchain(
+        &[
+            "apply",
+            "blur.gaussian",
+            "sigma=2.0",
+            "-i",
+            "in.png",
+            "-o",
+            "apply.png",
+            "--cache-dir",
+            cache.to_str().unwrap(),
+        ],
+        &[plugin_dir()],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(entries(&cache), 1);
+}
