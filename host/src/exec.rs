@@ -24,9 +24,9 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 
 /// Largest side of any frame an effect may produce.
-pub const MAX_SIDE: u32 = 1 << 16;
+pub const MAX_SIDE: u32 = 1 << 17;
 /// Largest pixel count of any frame an effect may produce.
-pub const MAX_PIXELS: u64 = 1 << 28;
+pub const MAX_PIXELS: u64 = 1 << 29;
 
 /// Knobs for one render.
 #[derive(Clone)]

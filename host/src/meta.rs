@@ -173,7 +173,7 @@ fn parse_itxt(c: &[u8]) -> Option<(String, String)> {
 }
 
 /// The contents of an uncompressed PNG `iTXt` chunk.
-fn itxt(keyword: &str, text: &str) -> Vec<u8> {
+pub(crate) fn itxt(keyword: &str, text: &str) -> Vec<u8> {
     let mut c = Vec::with_capacity(keyword.len() + text.len() + 5);
     c.extend_from_slice(keyword.as_bytes());
     c.extend_from_slice(&[0, 0, 0, 0, 0]);

@@ -27,7 +27,11 @@ use crate::frame::Frame;
 use crate::io::{ImageLimits, OutputFormat};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
-use crate::stream::{RowSink, StreamInput, StreamOptions};
+use crate::stream::{RowSink, SinkError, StreamInput, StreamOptions};
+
+/// Most pixels of an image in a job that renders whole frames (a streamed job may have up to
+/// [`ImageLimits`]' pixels).
+pub const WHOLE_FRAME_PIXELS: u64 = 1 << 28;
 
 /// How a job executes.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -307,9 +311,34 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
     }
     let probe = Job { chain, inputs: Vec::new(), outputs, options };
-    let stream =
-        wants_stream(&probe) && crate::stream::not_streamable(&probe.chain, registry, probe.options.quality).is_none();
+    let refused = crate::stream::not_streamable(&probe.chain, registry, probe.options.quality);
+    let stream = wants_stream(&probe) && refused.is_none();
     let Job { mut chain, outputs, options, .. } = probe;
+    if !stream {
+        // Whole frames of every step are held: the larger sizes only a stream allows are refused.
+        let why = refused.unwrap_or_else(|| {
+            "the job keeps whole frames (a result cache, a preview, isolation or outputs in memory)".into()
+        });
+        let path_of = |name: &String| match inputs.iter().find(|(n, _)| n == name) {
+            Some((_, JobInput::File(p))) => p.clone(),
+            _ => PathBuf::from(name),
+        };
+        let named = sizes
+            .iter()
+            .map(|(k, s)| (path_of(k), *s))
+            .chain(chain.size.map(|s| (PathBuf::from(&chain.source.name), s)));
+        for (name, s) in named {
+            if s.pixels() > WHOLE_FRAME_PIXELS {
+                return Err(RunError::Image(ImageError::Limits {
+                    path: name,
+                    reason: format!(
+                        "{}x{} is {} pixels; rendered whole an image may have at most {WHOLE_FRAME_PIXELS} (16384²), and this job cannot stream: {why}",
+                        s.width, s.height, s.pixels()
+                    ),
+                }));
+            }
+        }
+    }
     // Decoded whole: everything a materialised render reads, and inputs a stream cannot read
     // row by row (standard input, which cannot be read again; pixels converted to sRGB).
     let mut frames: HashMap<String, Arc<Frame>> = HashMap::new();
@@ -410,13 +439,17 @@ struct Writer {
 }
 
 impl Writer {
+    /// The provenance record of output `index`, whose pixels hash to `hash`, if records are kept.
+    fn record(&self, index: usize, path: &Path, hash: impl FnOnce() -> String) -> Option<crate::provenance::Record> {
+        let (settings, overrides) = self.provenance.as_ref()?;
+        crate::provenance::record(&self.chain, overrides, &self.registry, &self.inputs, settings, index, hash())
+            .map_err(|e| tracing::warn!("{}: no provenance record: {e}", path.display()))
+            .ok()
+    }
+
     /// Writes output `index` to `path`.
     fn write(&self, index: usize, frame: &Frame, path: &Path, format: OutputFormat) -> Result<(), ImageError> {
-        let record = self.provenance.as_ref().and_then(|(settings, overrides)| {
-            crate::provenance::record(&self.chain, overrides, &self.registry, &self.inputs, settings, index, frame)
-                .map_err(|e| tracing::warn!("{}: no provenance record: {e}", path.display()))
-                .ok()
-        });
+        let record = self.record(index, path, || crate::provenance::pixel_hash(frame));
         crate::provenance::save(frame, path, format, &self.encode, &self.metadata, record.as_ref())
     }
 
@@ -458,14 +491,83 @@ impl RowSink for FileSink {
         data: &[u8],
         stride: usize,
         format: PixelFormat,
-    ) -> Result<(), String> {
+    ) -> Result<(), SinkError> {
         self.frame.write_rows(rows, data, stride, format)
     }
-    fn finish(self: Box<Self>) -> Result<(), String> {
+    fn finish(self: Box<Self>) -> Result<(), SinkError> {
         let FileSink { frame, done, index, path, format, writer } = *self;
         Box::new(frame).finish()?;
-        let frame = done.recv().map_err(|_| "the output was not assembled".to_string())?;
-        writer.write(index, &frame, &path, format).map_err(|e| e.to_string())
+        let frame = done.recv().map_err(|_| "the output was not assembled")?;
+        writer.write(index, &frame, &path, format).map_err(|e| e.to_string().into())
+    }
+}
+
+/// A sink encoding a PNG file as its rows arrive, so that no whole image is held. The layout
+/// (grey or colour, with or without alpha) of a file depends on every pixel; this sink takes it
+/// from the first strip and asks for the render to be done again ([`SinkError::Again`], after
+/// which the output is assembled whole) when a later row needs a larger layout. The provenance
+/// record, which holds the hash of the pixels, goes after them.
+struct EncodingSink {
+    sink: Option<crate::io::ImageSink>,
+    /// Whether the rows so far were all opaque, all grey.
+    seen: (bool, bool),
+    size: Size,
+    index: usize,
+    path: PathBuf,
+    writer: Arc<Writer>,
+    hasher: Option<crate::provenance::PixelHasher>,
+    /// Set when the layout guessed was wrong.
+    again: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RowSink for EncodingSink {
+    fn write_rows(
+        &mut self,
+        rows: fxchain_plugin_api::Rows,
+        data: &[u8],
+        stride: usize,
+        format: PixelFormat,
+    ) -> Result<(), SinkError> {
+        let n = rows.len();
+        let (opaque, grey) = crate::io::scan(data, stride, n, self.size.width, format);
+        let encode = &self.writer.encode;
+        let sink = match &mut self.sink {
+            Some(sink) => {
+                let seen = (self.seen.0 && opaque, self.seen.1 && grey);
+                if crate::io::Layout::choose(seen.0, seen.1, OutputFormat::Png, encode) != sink.layout() {
+                    self.again.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(SinkError::Again);
+                }
+                self.seen = seen;
+                sink
+            }
+            None => {
+                self.seen = (opaque, grey);
+                let layout = crate::io::Layout::choose(opaque, grey, OutputFormat::Png, encode);
+                let metadata = crate::provenance::without_record(&self.writer.metadata);
+                let target = crate::io::Target::File(self.path.clone());
+                let sink =
+                    crate::io::ImageSink::create(target, self.size, OutputFormat::Png, layout, encode, &metadata)
+                        .map_err(|e| e.to_string())?;
+                self.sink.insert(sink)
+            }
+        };
+        if let Some(h) = &mut self.hasher {
+            h.update(data, stride, n, self.size.width, format);
+        }
+        sink.push_rows(data, stride, format, n).map_err(|e| e.to_string().into())
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), SinkError> {
+        let EncodingSink { sink, index, path, writer, hasher, .. } = *self;
+        let sink = sink.ok_or("no rows were written")?;
+        let record = hasher.and_then(|h| writer.record(index, &path, || h.finish()));
+        let text: Vec<(String, String)> = record.iter().map(crate::provenance::png_text).collect();
+        sink.finish_with_text(&text).map_err(|e| e.to_string())?;
+        if record.is_some() {
+            crate::provenance::embedded(&path);
+        }
+        Ok(())
     }
 }
 
@@ -488,8 +590,27 @@ fn run_streaming(
     let work = move || -> Result<Streamed, RunError> {
         let memory: std::sync::Mutex<Vec<Option<std::sync::mpsc::Receiver<Frame>>>> =
             std::sync::Mutex::new((0..outputs.len()).map(|_| None).collect());
+        // Outputs whose layout guess failed once are assembled whole.
+        let again: Vec<Arc<std::sync::atomic::AtomicBool>> = outputs.iter().map(|_| Arc::default()).collect();
         let mut make = |o: usize| -> Result<Box<dyn RowSink>, String> {
             let (size, format) = shapes[o];
+            match &outputs[o] {
+                JobOutput::File { path, format: OutputFormat::Png }
+                    if path != Path::new("-") && !again[o].load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    return Ok(Box::new(EncodingSink {
+                        sink: None,
+                        seen: (true, true),
+                        size,
+                        index: o,
+                        path: path.clone(),
+                        hasher: writer.provenance.is_some().then(crate::provenance::PixelHasher::default),
+                        writer: writer.clone(),
+                        again: again[o].clone(),
+                    }));
+                }
+                _ => {}
+            }
             let (frame, done) = crate::stream::FrameSink::new(size, format);
             match &outputs[o] {
                 JobOutput::File { path, format } => Ok(Box::new(FileSink {

@@ -127,21 +127,39 @@ pub struct Settings {
 /// BLAKE3 of a frame's pixels as tightly packed 8-bit RGBA.
 pub fn pixel_hash(frame: &Frame) -> String {
     // Row by row: the hash of `to_rgba8_vec()` without a copy of the image.
-    let mut h = blake3::Hasher::new();
-    let width = frame.size().width as usize;
-    let mut row8 = Vec::with_capacity(width * 4);
-    for r in frame.rows() {
-        if frame.format() == fxchain_plugin_api::PixelFormat::RGBA8 {
-            h.update(&r[..width * 4]);
-        } else {
-            row8.clear();
-            row8.extend(
-                bytemuck::cast_slice::<u8, f32>(&r[..width * 16]).iter().map(|v| fxchain_plugin_api::f32_to_u8(*v)),
-            );
-            h.update(&row8);
+    let mut h = PixelHasher::default();
+    h.update(frame.bytes(), frame.stride(), frame.size().height, frame.size().width, frame.format());
+    h.finish()
+}
+
+/// [`pixel_hash`] of an image given in strips of rows, in order.
+#[derive(Default)]
+pub struct PixelHasher {
+    hasher: blake3::Hasher,
+    row8: Vec<u8>,
+}
+
+impl PixelHasher {
+    /// Adds `n` rows of `width` pixels in `format` (`RGBA8` or `RGBA32F`), `stride` bytes apart.
+    pub fn update(&mut self, data: &[u8], stride: usize, n: u32, width: u32, format: fxchain_plugin_api::PixelFormat) {
+        let width = width as usize;
+        for r in (0..n as usize).map(|i| &data[i * stride..]) {
+            if format == fxchain_plugin_api::PixelFormat::RGBA8 {
+                self.hasher.update(&r[..width * 4]);
+            } else {
+                self.row8.clear();
+                self.row8.extend(
+                    bytemuck::cast_slice::<u8, f32>(&r[..width * 16]).iter().map(|v| fxchain_plugin_api::f32_to_u8(*v)),
+                );
+                self.hasher.update(&self.row8);
+            }
         }
     }
-    h.finalize().to_hex().to_string()
+
+    /// The hash, in hexadecimal.
+    pub fn finish(&self) -> String {
+        self.hasher.finalize().to_hex().to_string()
+    }
 }
 
 /// The chain's text with `overrides` applied where they are written (comments and layout kept).
@@ -187,7 +205,7 @@ pub fn record(
     inputs: &[(String, PathBuf)],
     settings: &Settings,
     output: usize,
-    frame: &Frame,
+    output_hash: String,
 ) -> Result<Record, String> {
     let mut plugins: Vec<PluginRecord> = Vec::new();
     let mut steps = Vec::new();
@@ -234,7 +252,7 @@ pub fn record(
         preview: settings.preview,
         keep_profile: settings.meta.keep_profile,
         output,
-        output_hash: pixel_hash(frame),
+        output_hash,
         inputs,
         plugins,
         steps,
@@ -262,10 +280,9 @@ pub fn save(
     let target = crate::io::Target::from_path(path);
     let write = |m: &Metadata| crate::io::save_image_with(frame, &target, format, encode, m);
     let Some(record) = record else { return write(meta) };
-    let json = serde_json::to_string(record).expect("a record serializes");
-    let mut with = meta.clone();
-    with.text.retain(|(k, _)| k != KEYWORD);
-    with.text.push((KEYWORD.to_string(), json.clone()));
+    let (keyword, json) = png_text(record);
+    let mut with = without_record(meta);
+    with.text.push((keyword, json.clone()));
     if format != OutputFormat::Png {
         // Text records live in the XMP packet where the format has no text chunks.
         with.xmp = crate::meta::xmp_with_text(&with).map(String::into_bytes);
@@ -273,9 +290,7 @@ pub fn save(
     }
     match write(&with) {
         Ok(()) => {
-            if target != crate::io::Target::Stdout {
-                let _ = std::fs::remove_file(sidecar(path));
-            }
+            embedded(path);
             Ok(())
         }
         Err(ImageError::Write { reason, .. })
@@ -286,6 +301,27 @@ pub fn save(
                 .map_err(|e| ImageError::Write { path: sidecar(path), reason: e.to_string() })
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The text record (keyword, JSON) of `record`, as [`save`] embeds it in a PNG.
+pub fn png_text(record: &Record) -> (String, String) {
+    (KEYWORD.to_string(), serde_json::to_string(record).expect("a record serializes"))
+}
+
+/// `meta` without a provenance record (an input written by fxchain has one; its output gets
+/// its own).
+pub fn without_record(meta: &Metadata) -> Metadata {
+    let mut m = meta.clone();
+    m.text.retain(|(k, _)| k != KEYWORD);
+    m
+}
+
+/// Called once an output was written with its record embedded: a sidecar left by an earlier
+/// write, whose record was too large to embed, is stale and removed.
+pub fn embedded(path: &Path) {
+    if path != Path::new("-") {
+        let _ = std::fs::remove_file(sidecar(path));
     }
 }
 

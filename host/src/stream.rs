@@ -43,13 +43,36 @@ pub trait RowSource: Send {
     fn read_rows(&mut self, rows: Rows, data: &mut [u8], stride: usize, format: PixelFormat) -> Result<(), String>;
 }
 
+/// Why a sink stopped taking rows.
+#[derive(Debug)]
+pub enum SinkError {
+    /// Writing failed; the render fails with this message.
+    Failed(String),
+    /// The sink guessed something about the whole image from its first rows (an encoder's
+    /// layout) that a later row contradicts: the render is done again, and the sink made for
+    /// that output then must not guess.
+    Again,
+}
+
+impl From<String> for SinkError {
+    fn from(e: String) -> SinkError {
+        SinkError::Failed(e)
+    }
+}
+
+impl From<&str> for SinkError {
+    fn from(e: &str) -> SinkError {
+        SinkError::Failed(e.to_string())
+    }
+}
+
 /// Where an output's rows go, in order.
 pub trait RowSink: Send {
     /// Takes the rows `rows` of the output (`rows` follows the last call's), `stride` bytes
     /// apart, in `format`.
-    fn write_rows(&mut self, rows: Rows, data: &[u8], stride: usize, format: PixelFormat) -> Result<(), String>;
+    fn write_rows(&mut self, rows: Rows, data: &[u8], stride: usize, format: PixelFormat) -> Result<(), SinkError>;
     /// Called once after the last row; a sink writing a file makes it visible here.
-    fn finish(self: Box<Self>) -> Result<(), String>;
+    fn finish(self: Box<Self>) -> Result<(), SinkError>;
 }
 
 /// A [`RowSource`] reading a frame in memory.
@@ -103,10 +126,10 @@ impl FrameSink {
 }
 
 impl RowSink for FrameSink {
-    fn write_rows(&mut self, rows: Rows, data: &[u8], stride: usize, format: PixelFormat) -> Result<(), String> {
+    fn write_rows(&mut self, rows: Rows, data: &[u8], stride: usize, format: PixelFormat) -> Result<(), SinkError> {
         let frame = self.frame.as_mut().ok_or("rows after the end")?;
         if frame.format() != format || rows.end > frame.size().height {
-            return Err(format!("rows {}..{} in {format} do not fit the sink", rows.start, rows.end));
+            return Err(format!("rows {}..{} in {format} do not fit the sink", rows.start, rows.end).into());
         }
         let fs = frame.stride();
         let row_bytes = frame.size().width as usize * format.bytes_per_pixel();
@@ -117,10 +140,10 @@ impl RowSink for FrameSink {
         self.opaque = self.opaque && band_is_opaque(data, stride, frame.size().width, Rows::new(0, rows.len()), format);
         Ok(())
     }
-    fn finish(mut self: Box<Self>) -> Result<(), String> {
+    fn finish(mut self: Box<Self>) -> Result<(), SinkError> {
         let mut frame = self.frame.take().ok_or("finished twice")?;
         frame.set_opaque(self.opaque);
-        self.done.send(frame).map_err(|_| "nobody waits for the frame".to_string())
+        self.done.send(frame).map_err(|_| "nobody waits for the frame".into())
     }
 }
 
@@ -445,9 +468,9 @@ pub fn stream(
             s.sources.iter().map(|x| x.actual).collect::<Vec<_>>(),
             s.nodes.iter().map(|n| n.actual).collect::<Vec<_>>(),
         );
-        let held = result.as_ref().is_ok_and(|h| *h);
+        let held = matches!(result, Ok(Outcome::Held));
         let (reports, release) = s.finish(ro, held);
-        result?;
+        let outcome = result?;
         if let Some(e) = release {
             return Err(e);
         }
@@ -460,15 +483,20 @@ pub fn stream(
             tracing::debug!(target: "fxchain::stream", attempts = attempt, "streamed");
             return Ok(reports);
         }
-        if attempt > chain.steps.len() + 1 {
+        if attempt > chain.steps.len() + chain.outputs.len() + 1 {
             return Err(RunError::BadPlan {
                 step: "-".into(),
                 effect: "-".into(),
                 message: "the opaque flags of the results did not settle".into(),
             });
         }
-        tracing::debug!(target: "fxchain::stream", attempt, "an opaque flag assumed was wrong: rendering again");
-        assumed = Some(seen);
+        if matches!(outcome, Outcome::Flags) {
+            tracing::debug!(target: "fxchain::stream", attempt, "an opaque flag assumed was wrong: rendering again");
+            assumed = Some(seen);
+        } else {
+            // A sink stopped early: the flags seen cover only part of the image.
+            tracing::debug!(target: "fxchain::stream", attempt, "an output's layout guessed was wrong: rendering again");
+        }
     }
 }
 
@@ -825,8 +853,8 @@ impl Streamer<'_> {
 
     /// Pulls every output in strips into its sink, each sink on a thread of its own. The sinks
     /// finish only when the opaque flags assumed held (the result is then the materialised
-    /// render's); otherwise they are dropped unfinished and `Ok(false)` says to redo.
-    fn run(&mut self, make: &mut MakeSink<'_>) -> Result<bool, RunError> {
+    /// render's); otherwise they are dropped unfinished and the outcome says why to redo.
+    fn run(&mut self, make: &mut MakeSink<'_>) -> Result<Outcome, RunError> {
         let outs: Vec<Up> = self.chain.outputs.iter().map(|&o| self.at[o].expect("outputs are planned")).collect();
         let slots: Vec<usize> = outs.iter().map(|&u| self.add_reader(u)).collect();
         let sink_error = |e: String| RunError::BadPlan { step: "output".into(), effect: "-".into(), message: e };
@@ -834,13 +862,13 @@ impl Streamer<'_> {
         for o in 0..outs.len() {
             sinks.push(make(o).map_err(sink_error)?);
         }
-        std::thread::scope(|scope| -> Result<bool, RunError> {
+        std::thread::scope(|scope| -> Result<Outcome, RunError> {
             let mut senders = Vec::new();
             let mut handles = Vec::new();
             for mut sink in sinks {
                 let (tx, rx) = sync_channel::<Strip>(2);
                 senders.push(tx);
-                handles.push(scope.spawn(move || -> Result<(), String> {
+                handles.push(scope.spawn(move || -> Result<(), SinkError> {
                     for msg in rx {
                         match msg {
                             Strip::Rows(rows, data, stride, format) => sink.write_rows(rows, &data, stride, format)?,
@@ -853,6 +881,7 @@ impl Streamer<'_> {
             }
             let mut next = vec![0u32; outs.len()];
             let mut failed = None;
+            let mut stopped = false;
             'strips: loop {
                 let mut more = false;
                 for (o, &up) in outs.iter().enumerate() {
@@ -877,7 +906,9 @@ impl Streamer<'_> {
                     }
                     next[o] = rows.end;
                     if !sent {
-                        // The sink stopped: its thread has the error.
+                        // The sink stopped: its thread has the error. The other sinks are
+                        // not finished (their images are incomplete).
+                        stopped = true;
                         break 'strips;
                     }
                 }
@@ -885,7 +916,7 @@ impl Streamer<'_> {
                     break;
                 }
             }
-            let held = failed.is_none() && self.assumptions_held();
+            let held = failed.is_none() && !stopped && self.assumptions_held();
             if held {
                 for tx in &senders {
                     let _ = tx.send(Strip::Finish);
@@ -893,10 +924,12 @@ impl Streamer<'_> {
             }
             drop(senders);
             let mut sink_failed = None;
+            let mut again = false;
             for h in handles {
                 match h.join() {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
+                    Ok(Err(SinkError::Again)) => again = true,
+                    Ok(Err(SinkError::Failed(e))) => {
                         sink_failed.get_or_insert(sink_error(e));
                     }
                     Err(_) => {
@@ -906,10 +939,22 @@ impl Streamer<'_> {
             }
             match (failed, sink_failed) {
                 (Some(e), _) | (None, Some(e)) => Err(e),
-                (None, None) => Ok(held),
+                (None, None) if again => Ok(Outcome::Sink),
+                (None, None) if held => Ok(Outcome::Held),
+                (None, None) => Ok(Outcome::Flags),
             }
         })
     }
+}
+
+/// How a streamed pass ended.
+enum Outcome {
+    /// Every sink finished.
+    Held,
+    /// An opaque flag assumed was wrong: render again with the flags seen.
+    Flags,
+    /// A sink asked for another pass ([`SinkError::Again`]).
+    Sink,
 }
 
 /// What goes to a sink's thread.

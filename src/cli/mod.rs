@@ -118,13 +118,13 @@ pub struct Global {
     /// Write a Chrome/Perfetto trace of steps and bands to FILE.
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// Refuse input images wider than this (can only tighten the default of 16384).
+    /// Refuse input images wider than this (can only tighten the default of 131072).
     #[arg(long, global = true, value_name = "PX")]
     max_width: Option<u32>,
-    /// Refuse input images taller than this (can only tighten the default of 16384).
+    /// Refuse input images taller than this (can only tighten the default of 131072).
     #[arg(long, global = true, value_name = "PX")]
     max_height: Option<u32>,
-    /// Refuse input images with more pixels than this (can only tighten the default of 268435456).
+    /// Refuse input images with more pixels than this (can only tighten the default of 536870912).
     #[arg(long, global = true, value_name = "N")]
     max_pixels: Option<u64>,
     /// Largest allocation a decoder may make, in MiB (can only tighten the default of 1024).

@@ -223,7 +223,11 @@ fn worker_counts_and_sizes_have_upper_bounds() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = run_for(cmd(&["bench", "c.ron", "--size", "65536", "--iterations", "1"], d), Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--size 65536: 65536x65536 exceeds the size limit of 16384x16384"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--size 65536: 65536x65536 is 4294967296 pixels, more than the limit of 536870912"),
+        "{}",
+        stderr(&o)
+    );
     // A header declaring 100000² pixels: explain refuses to plan it, as run would refuse it.
     let mut c = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageLuma8(image::GrayImage::new(1, 1)).write_to(&mut c, image::ImageFormat::Png).unwrap();
@@ -236,8 +240,8 @@ fn worker_counts_and_sizes_have_upper_bounds() {
     std::fs::write(d.join("bomb.png"), &png).unwrap();
     let o = run_for(cmd(&["chain", "explain", "c.ron", "-i", "bomb.png"], d), Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("100000x100000 exceeds the size limit"), "{}", stderr(&o));
-    let o = run_for(cmd(&["chain", "explain", "c.ron", "--size", "20000x10"], d), Duration::from_secs(30));
+    assert!(stderr(&o).contains("100000x100000 is 10000000000 pixels, more than the limit"), "{}", stderr(&o));
+    let o = run_for(cmd(&["chain", "explain", "c.ron", "--size", "200000x10"], d), Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // A generator chain's size obeys the limits too.
     std::fs::write(d.join("g.ron"), r#"(size: (4000, 4000), steps: [(effect: "generate.solid")])"#).unwrap();
@@ -249,6 +253,16 @@ fn worker_counts_and_sizes_have_upper_bounds() {
         stderr(&o)
     );
     assert!(!d.join("g.png").exists());
+    // Larger sizes stream; a job holding whole frames refuses them
+    // up front, saying why (with --isolate, frames go to worker processes whole).
+    std::fs::write(d.join("big.ron"), r#"(size: (17000, 17000), steps: [(effect: "generate.solid")])"#).unwrap();
+    let o = run_for(cmd(&["--isolate", "run", "big.ron", "-o", "big.png"], d), Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("17000x17000 is 289000000 pixels; rendered whole an image may have at most 268435456"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn crc32(data: &[u8]) -> u32 {

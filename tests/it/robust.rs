@@ -289,7 +289,7 @@ fn exif_orientation_is_honoured_and_limits_only_tighten() {
         max_pixels: u64::MAX,
         max_bytes: u64::MAX,
     });
-    assert_eq!((tight.max_width, tight.max_height), (16384, 100));
+    assert_eq!((tight.max_width, tight.max_height), (1 << 17, 100));
 }
 
 #[test]

@@ -198,3 +198,113 @@ fn explain_and_the_executor_report_the_same_cache_key_for_every_node() {
 fn keys_of(inputs: &HashMap<String, Arc<Frame>>) -> HashMap<String, [u8; 32]> {
     inputs.iter().map(|(k, f)| (k.clone(), f.content_hash())).collect()
 }
+
+/// A 96×80 image whose first `plain` rows are grey and opaque and whose rest is coloured,
+/// with transparency below row `clear` (when given).
+fn banded(plain: u32, clear: Option<u32>) -> Frame {
+    let (w, h) = (96u32, 80u32);
+    let mut px = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let v = ((x * 5 + y * 3) % 256) as u8;
+            let rgb = if y < plain { [v, v, v] } else { [v, (x * 7 % 256) as u8, (y * 11 % 256) as u8] };
+            let a = if clear.is_some_and(|c| y >= c) { (x * 2 % 256) as u8 } else { 255 };
+            px.extend_from_slice(&[rgb[0], rgb[1], rgb[2], a]);
+        }
+    }
+    Frame::from_rgba8(fxchain_host::api::Size::new(w, h), &px)
+}
+
+/// Whether the `fxchain` text chunk of a PNG file comes after its image data.
+fn record_after_pixels(path: &std::path::Path) -> bool {
+    let b = std::fs::read(path).unwrap();
+    let (mut at, mut seen_idat) = (8usize, false);
+    while at + 8 <= b.len() {
+        let len = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+        let kind = &b[at + 4..at + 8];
+        if kind == b"IDAT" {
+            seen_idat = true;
+        }
+        if kind == b"iTXt" && b[at + 8..].starts_with(b"fxchain\0") {
+            return seen_idat;
+        }
+        at += 12 + len;
+    }
+    panic!("{}: no record", path.display());
+}
+
+/// A PNG written streamed (rows encoded as they come, the layout taken from the first strip,
+/// the provenance record after the pixels) decodes to the pixels, the colour type and the
+/// record of the same job rendered whole — also when a later strip needs a larger layout than
+/// the first one showed (the render is then done again).
+#[test]
+fn streamed_png_files_equal_the_materialised_ones() {
+    use fxchain_host::pipeline::{run, Execution, Job, JobInput, JobOptions, JobOutput};
+    let reg = crate::support::shared_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("colour", banded(0, None)),
+        ("grey top", banded(40, None)),
+        ("alpha below", banded(0, Some(50))),
+        ("grey", banded(80, None)),
+        ("grey top, alpha below", banded(30, Some(60))),
+    ];
+    let text = r#"(steps: [(effect: "color.contrast", params: {"amount": 1.2}), (effect: "blur.gaussian", params: {"sigma": 1.0})])"#;
+    for (name, image) in cases {
+        let input = dir.path().join(format!("{name}.png"));
+        fxchain_host::io::save_image(&image, &input, fxchain_host::io::OutputFormat::Png).unwrap();
+        let mut outs = Vec::new();
+        for (mode, execution) in [("streamed", Execution::Stream), ("whole", Execution::Materialise)] {
+            let c = chain::validate(ChainSource::from_text("banded.ron", text), &reg, &[]).unwrap();
+            let out = dir.path().join(format!("{name} {mode}.png"));
+            let options = JobOptions {
+                execution,
+                band_rows: Some(16),
+                provenance: Some((Default::default(), Vec::new())),
+                ..Default::default()
+            };
+            let job = Job {
+                chain: c,
+                inputs: vec![("input".into(), JobInput::File(input.clone()))],
+                outputs: vec![JobOutput::File { path: out.clone(), format: fxchain_host::io::OutputFormat::Png }],
+                options,
+            };
+            let result = run(job, &reg).unwrap_or_else(|e| panic!("{name} {mode}: {e}"));
+            assert_eq!(result.streamed, execution == Execution::Stream, "{name} {mode}");
+            let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+            let colour = decoder.read_info().unwrap().info().color_type;
+            let pixels =
+                fxchain_host::io::load_image(&out, PixelFormat::RGBA8, Default::default()).unwrap().to_rgba8_vec();
+            let record = fxchain_host::provenance::read(&out).unwrap_or_else(|e| panic!("{name} {mode}: {e}"));
+            // Written in strips, the record (which hashes the pixels) can only follow them.
+            // A later strip needing a larger layout than the first has the render done again,
+            // with the output assembled whole.
+            let redone = matches!(name, "grey top" | "alpha below" | "grey top, alpha below");
+            assert_eq!(
+                record_after_pixels(&out),
+                execution == Execution::Stream && !redone,
+                "{name} {mode}: where the record is"
+            );
+            outs.push((colour, pixels, serde_json::to_value(&record).unwrap()));
+        }
+        assert_eq!(outs[0].0, outs[1].0, "{name}: colour type");
+        if let Some(i) = (0..outs[0].1.len()).find(|&i| outs[0].1[i] != outs[1].1[i]) {
+            let n = outs[0].1.iter().zip(&outs[1].1).filter(|(a, b)| a != b).count();
+            panic!(
+                "{name}: pixels differ at byte {i} (pixel {}, {} bytes differ): {:?} vs {:?}",
+                i / 4,
+                n,
+                &outs[0].1[i / 4 * 4..i / 4 * 4 + 4],
+                &outs[1].1[i / 4 * 4..i / 4 * 4 + 4]
+            );
+        }
+        assert_eq!(outs[0].2, outs[1].2, "{name}: provenance record");
+        let expected = match name {
+            "colour" => png::ColorType::Rgb,
+            "grey" => png::ColorType::Grayscale,
+            "grey top" => png::ColorType::Rgb,
+            _ => png::ColorType::Rgba,
+        };
+        assert_eq!(outs[0].0, expected, "{name}");
+    }
+}

@@ -69,8 +69,19 @@ pub fn plugin_dir() -> &'static Path {
 
 /// A registry over the workspace plugins, with shadow copies in a private cache folder.
 pub fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| {
+    shared_registry_ref()
+}
+
+/// [`registry`], shared (for the job API).
+pub fn shared_registry() -> std::sync::Arc<Registry> {
+    shared_registry_ref();
+    SHARED.get().expect("set above").clone()
+}
+
+static SHARED: OnceLock<std::sync::Arc<Registry>> = OnceLock::new();
+
+fn shared_registry_ref() -> &'static Registry {
+    SHARED.get_or_init(|| {
         let cache = tempfile::tempdir().expect("tempdir").keep();
         let reg = Registry::load(&RegistryOptions {
             plugin_dirs: vec![plugin_dir().to_path_buf()],
@@ -81,7 +92,7 @@ pub fn registry() -> &'static Registry {
         let errors: Vec<_> =
             reg.errors().iter().filter(|e| !matches!(e, fxchain_host::LoadError::NotAPlugin { .. })).collect();
         assert!(errors.is_empty(), "plugins failed to load: {errors:?}");
-        reg
+        std::sync::Arc::new(reg)
     })
 }
 

@@ -4,7 +4,7 @@
 mod sink;
 mod source;
 
-pub use sink::{EncodeOptions, ImageSink, Layout, Subsampling, Target, TiffCompression};
+pub use sink::{scan, EncodeOptions, ImageSink, Layout, Subsampling, Target, TiffCompression};
 pub use source::{Header, ImageSource, SourceOptions, PNG_XMP_KEYWORD};
 
 use std::path::Path;
@@ -30,7 +30,9 @@ pub struct Metadata {
     pub text: Vec<(String, String)>,
 }
 
-/// Limits applied when decoding. Defaults allow 16384×16384 and 1 GiB of decoder memory.
+/// Limits applied when decoding. Defaults allow 131072 pixels per side, 2²⁹ pixels (a 20000²
+/// image, or 100000×5000) and 1 GiB of decoder memory — which a whole decode of more than 2²⁸
+/// 8-bit pixels exceeds, while a row-by-row decode for a streamed job needs far less.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct ImageLimits {
     /// Largest width.
@@ -45,7 +47,7 @@ pub struct ImageLimits {
 
 impl Default for ImageLimits {
     fn default() -> Self {
-        ImageLimits { max_width: 16384, max_height: 16384, max_pixels: 16384 * 16384, max_bytes: 1 << 30 }
+        ImageLimits { max_width: 1 << 17, max_height: 1 << 17, max_pixels: 1 << 29, max_bytes: 1 << 30 }
     }
 }
 

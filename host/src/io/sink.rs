@@ -119,25 +119,8 @@ impl Layout {
     /// opaque (or a background flattens it), grey when every pixel is grey (and so is the
     /// background), 16 bits when `options.depth` asks for it and the format has it.
     pub fn for_frame(frame: &Frame, format: OutputFormat, options: &EncodeOptions) -> Layout {
-        let (mut opaque, mut grey) = (true, true);
-        match frame.format() {
-            PixelFormat::RGBA32F => {
-                for r in frame.rows() {
-                    for p in bytemuck::cast_slice::<u8, f32>(r).chunks_exact(4) {
-                        opaque &= p[3] >= 1.0;
-                        grey &= p[0] == p[1] && p[1] == p[2];
-                    }
-                }
-            }
-            _ => {
-                for r in frame.rows() {
-                    for p in r.chunks_exact(4) {
-                        opaque &= p[3] == 255;
-                        grey &= p[0] == p[1] && p[1] == p[2];
-                    }
-                }
-            }
-        }
+        let (opaque, grey) =
+            scan(frame.bytes(), frame.stride(), frame.size().height, frame.size().width, frame.format());
         Layout::choose(opaque, grey, format, options)
     }
 
@@ -162,6 +145,30 @@ impl Layout {
     fn row_bytes(self, width: u32) -> usize {
         width as usize * self.channels as usize * (self.depth as usize / 8)
     }
+}
+
+/// Whether every pixel of `n` rows of `format` (`RGBA8` or `RGBA32F`, `width` pixels,
+/// `stride` bytes apart in `data`) is opaque, and whether every one is grey.
+pub fn scan(data: &[u8], stride: usize, n: u32, width: u32, format: PixelFormat) -> (bool, bool) {
+    let (mut opaque, mut grey) = (true, true);
+    let row = width as usize * format.bytes_per_pixel();
+    for r in (0..n as usize).map(|i| &data[i * stride..i * stride + row]) {
+        match format {
+            PixelFormat::RGBA32F => {
+                for p in bytemuck::cast_slice::<u8, f32>(r).chunks_exact(4) {
+                    opaque &= p[3] >= 1.0;
+                    grey &= p[0] == p[1] && p[1] == p[2];
+                }
+            }
+            _ => {
+                for p in r.chunks_exact(4) {
+                    opaque &= p[3] == 255;
+                    grey &= p[0] == p[1] && p[1] == p[2];
+                }
+            }
+        }
+    }
+    (opaque, grey)
 }
 
 type Out = BufWriter<Box<dyn Write + Send>>;
@@ -329,9 +336,21 @@ impl ImageSink {
     }
 
     /// Completes the image: encodes what is buffered, flushes, and moves a file into place.
-    pub fn finish(mut self) -> Result<(), ImageError> {
+    pub fn finish(self) -> Result<(), ImageError> {
+        self.finish_with_text(&[])
+    }
+
+    /// Completes the image like [`ImageSink::finish`], adding `text` records (keyword, text)
+    /// after the pixels: `iTXt` chunks before the end of a PNG file, which is how a record
+    /// computed from the pixels (a hash) is written while the pixels stream. Other formats
+    /// and standard output take text records only through the metadata given to `create`.
+    pub fn finish_with_text(mut self, text: &[(String, String)]) -> Result<(), ImageError> {
         if self.rows != self.size.height {
             return Err(self.write_err(format!("internal: {} of {} rows were written", self.rows, self.size.height)));
+        }
+        let png_file = self.format == OutputFormat::Png && self.temp.is_some();
+        if !text.is_empty() && !png_file {
+            return Err(self.write_err("internal: text after the pixels needs a PNG file".into()));
         }
         let encoder = std::mem::replace(&mut self.encoder, Encoder::Done);
         let mut out = match encoder {
@@ -348,12 +367,48 @@ impl ImageSink {
         }
         drop(out);
         if let (Target::File(path), Some(tmp)) = (&self.target, self.temp.take()) {
+            if png_file {
+                // The encoder flushes its last bytes when it is dropped, without reporting an
+                // error: the file must end in the IEND chunk it wrote.
+                png_trailer(tmp.as_file(), text).map_err(|e| self.write_err(e))?;
+            }
             tmp.as_file().sync_all().map_err(|e| self.write_err(e.to_string()))?;
             set_output_permissions(tmp.as_file(), path);
             tmp.persist(path).map_err(|e| self.write_err(e.error.to_string()))?;
         }
         Ok(())
     }
+}
+
+/// The IEND chunk every PNG ends with.
+const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+
+/// Checks that the PNG in `file` is complete (it ends in IEND) and inserts `text` as `iTXt`
+/// chunks before its IEND.
+fn png_trailer(mut file: &std::fs::File, text: &[(String, String)]) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e: std::io::Error| e.to_string();
+    let mut tail = [0u8; 12];
+    let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+    if len < 12 {
+        return Err("the image was not completely written".into());
+    }
+    file.seek(SeekFrom::End(-12)).map_err(io)?;
+    file.read_exact(&mut tail).map_err(io)?;
+    if tail != PNG_IEND {
+        return Err("the image was not completely written".into());
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    file.seek(SeekFrom::End(-12)).map_err(io)?;
+    let mut w = BufWriter::new(file);
+    for (k, v) in text {
+        let chunk = img_parts::png::PngChunk::new(*b"iTXt", crate::meta::itxt(k, v).into());
+        chunk.encoder().write_to(&mut w).map_err(io)?;
+    }
+    w.write_all(&PNG_IEND).map_err(io)?;
+    w.flush().map_err(io)
 }
 
 fn png_writer(
