@@ -77,7 +77,7 @@ impl HalfGaussian {
         let pair = |y: u32| {
             let near = (y / 2) as i64;
             // Half row −1 or hh is blurred from rows read through the border, as any other.
-            (near, if y % 2 == 0 { near - 1 } else { near + 1 })
+            (near, if y.is_multiple_of(2) { near - 1 } else { near + 1 })
         };
         let lo = pair(rows.start).1.min(pair(rows.start).0);
         let full_row = |fy: u32| {
@@ -113,7 +113,7 @@ impl HalfGaussian {
             while next_across <= near.max(far) {
                 let j = next_across;
                 while next_summed <= j + r as i64 {
-                    let sj = border.index(next_summed, hh as u32).expect("not transparent") as u32;
+                    let sj = border.index(next_summed, hh).expect("not transparent") as u32;
                     let slot = &mut summed[next_summed.rem_euclid(taps as i64) as usize];
                     sum_2x2(full_row(2 * sj), full_row(2 * sj + 1), slot);
                     next_summed += 1;
