@@ -45,7 +45,8 @@ def main():
         return best["images_per_second"], f'{best["lib"]} ({best["workers"]} workers)'
 
     def fx_row(name, size, batch=False):
-        rows = [r for r in fx if r.get("name") == name and r.get("width") == size and ("batch" in r) == batch]
+        # `bench --json` writes "batch": null for a single image.
+        rows = [r for r in fx if r.get("name") == name and r.get("width") == size and (r.get("batch") is not None) == batch]
         return rows[-1] if rows else None
 
     levels = sorted({r.get("simd", "?") for r in fx})
@@ -66,7 +67,7 @@ def main():
         print(f"| {label} | {f['median_ms']:.2f} ms | {ref[0]:.2f} ms {ref[1]} | {ratio:.2f} | ≤ {target} | "
               f"{'yes' if ratio <= target else 'no'} |")
 
-    sizes = sorted({r["width"] for r in fx if "batch" not in r and r.get("name") == "gaussian_blur"})
+    sizes = sorted({r["width"] for r in fx if r.get("batch") is None and r.get("name") == "gaussian_blur"})
     for s in sizes:
         row_time(f"Gaussian σ=3 (quality), {s}²", "gaussian_blur", s,
                  ref_time("gaussian_blur", s, ["libvips", "opencv"]), 0.8)

@@ -30,6 +30,8 @@ def main():
     Image.open(os.path.join(ROOT, "host/assets/astronaut.jpg")).convert("RGBA").save(photo)
     listed = json.loads(subprocess.run([fx, "-q", "plugins", "list", "--json", "--probe-size", "512"],
                                        check=True, capture_output=True, text=True).stdout)
+    # A typed document ({"effects": [...]}) or, from older builds, the bare list.
+    listed = listed["effects"] if isinstance(listed, dict) else listed
     print("| variant | reference | listed speed-up | listed PSNR (RGB) | independent PSNR (RGB) | difference |")
     print("|---|---|---|---|---|---|")
     for e in listed:

@@ -29,8 +29,8 @@ pub const BLOCK: usize = LANES / 4;
 #[derive(Clone, Debug)]
 pub struct FixedKernel {
     /// The weights in units of 2^-16.
-    weights: Vec<u16>,
-    bias: u16,
+    pub(crate) weights: Vec<u16>,
+    pub(crate) bias: u16,
 }
 
 impl FixedKernel {

@@ -4,6 +4,7 @@
 pub mod conv;
 pub mod fill;
 pub mod fixed;
+pub mod half;
 pub mod kernels;
 pub mod luma;
 pub mod noise;
