@@ -86,9 +86,16 @@ for s in "${sizes[@]}"; do
   h="${s#*x}"
   in="$OUT/in_$s.png"
   if [ ! -s "$in" ]; then
-    log "making $in (fxchain, from the sample photo)"
-    "${FXP[@]}" apply geometry.resize "width=$w" "height=$h" filter=\"bicubic\" \
-      -i host/assets/astronaut.jpg -o "$in" --no-provenance --png-compression 1
+    if [ "$w" -le 65536 ] && [ "$h" -le 65536 ]; then
+      log "making $in (fxchain, from the sample photo)"
+      "${FXP[@]}" apply geometry.resize "width=$w" "height=$h" filter=\"bicubic\" \
+        -i host/assets/astronaut.jpg -o "$in" --no-provenance --png-compression 1
+    else
+      # Wider than resize's range: fractal noise from a generator chain (streamed too).
+      log "making $in (fxchain, noise.perlin)"
+      printf '(size: (%s, %s), steps: [(effect: "noise.perlin")])\n' "$w" "$h" > "$OUT/gen_$s.ron"
+      "${FXP[@]}" run "$OUT/gen_$s.ron" -o "$in" --no-provenance --png-compression 1
+    fi
   fi
   log "$s: fxchain run"
   read -r fx_rss fx_t < <(measure "fx_$s" "${FXP[@]}" run benches/chains/basic_chain.ron -i "$in" -o "$OUT/fx_$s.png")

@@ -438,7 +438,12 @@ pub fn stream(
         sources.push(SourceState { input, reader: None, window: None, marks: Vec::new(), assume: true, actual: true });
     }
     let gen_size = chain.size.or_else(|| sources.first().map(|s| s.input.size())).unwrap_or(ro.default_size);
-    let strip = options.strip_rows.or(ro.band_rows).unwrap_or(64).max(1);
+    // 64 rows by default; fewer for very wide images, so that one strip of the widest image
+    // stays near 4 MiB (a 100000-pixel row is 400 KB).
+    let widest =
+        sources.iter().map(|s| s.input.size().width).chain([gen_size.width]).max().unwrap_or(1).max(1) as usize;
+    let by_width = ((4usize << 20) / (widest * preferred(chain).bytes_per_pixel())).clamp(8, 64) as u32;
+    let strip = options.strip_rows.or(ro.band_rows).unwrap_or(by_width).max(1);
     let mut assumed: Option<(Vec<bool>, Vec<[bool; 2]>)> = None;
     let mut attempt = 0;
     loop {
