@@ -12,9 +12,8 @@
 # the first time. The integration tests (`tests/it`) are not run: they start the `fxchain`
 # binary as a subprocess, which qemu-user cannot follow without binfmt support.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 TARGET=aarch64-unknown-linux-gnu
-log() { echo "== $*" >&2; }
 
 rustup target list --installed | grep -qx "$TARGET" || { log "rustup target add $TARGET"; rustup target add "$TARGET"; }
 if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
