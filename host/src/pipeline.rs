@@ -265,7 +265,7 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         options
             .limits
             .check(s.width, s.height)
-            .map_err(|reason| RunError::Image(ImageError::Limits { path: chain.source.name.clone().into(), reason }))?;
+            .map_err(|reason| RunError::ChainSize { chain: chain.source.name.clone(), reason })?;
     }
     for name in &chain.inputs {
         if !inputs.iter().any(|(n, _)| n == name) {
