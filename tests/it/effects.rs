@@ -753,6 +753,29 @@ fn fast_resize_honours_the_filter_and_tracks_the_reference_on_the_photo() {
     assert!(max_diff(&box_half("geometry.resize"), &box_half("geometry.resize.fast")) <= 1);
 }
 
+/// Bands of any height give the pixels of one band through the 2:1 stage (exact half, and
+/// with the rest of the reduction on odd sizes) and through the next shorter kernel (an odd
+/// side at ½).
+#[test]
+fn fast_resize_bands_give_the_pixels_of_one_band() {
+    let (odd, even) = (Size::new(203, 131), Size::new(202, 130));
+    let cases = [
+        (even, r#""scale": 0.5"#),
+        (odd, r#""scale": 0.3333"#),
+        (odd, r#""width": 90, "height": 59, "filter": "bicubic""#),
+        (odd, r#""scale": 0.5"#),
+    ];
+    for (size, params) in cases {
+        let photo = fxchain_host::probe::photo_probe(size);
+        let text = format!(r#"(steps: [(effect: "geometry.resize.fast", params: {{{params}}})])"#);
+        let whole = run_opts(&text, Some(&photo), &RenderOptions { band_rows: Some(1000), ..Default::default() });
+        for rows in [1, 2, 7] {
+            let banded = run_opts(&text, Some(&photo), &RenderOptions { band_rows: Some(rows), ..Default::default() });
+            assert_eq!(whole.to_rgba8_vec(), banded.to_rgba8_vec(), "{params}, bands of {rows} rows");
+        }
+    }
+}
+
 #[test]
 fn example_chains_match_their_golden_images() {
     let sample = image::open(root().join("examples/images/sample.png")).unwrap().to_rgba8();
