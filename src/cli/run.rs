@@ -107,7 +107,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     options.preview = args.preview;
     args.meta.apply(&mut options, &args.render, &overrides, args.preview);
     args.io.apply(&mut options);
-    options.metrics = Some(metrics.clone());
+    options.render.metrics = Some(metrics.clone());
     options.isolate = match g.workers(&registry, &chain, rayon::current_num_threads()) {
         Ok(w) => w.map(|w| (w, args.render.isolate_job(g, &chain))),
         Err(e) => {
