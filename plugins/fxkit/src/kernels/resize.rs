@@ -399,6 +399,7 @@ fn halve_horizontal_blocks(k: &Halve, v: &[i16], out: &mut [u8]) {
 }
 
 /// The vertical pass of [`halve_vertical_scalar`] for the pixel pairs `q0..` (one lane at a time).
+#[cfg(target_arch = "x86_64")]
 fn halve_vertical_pairs(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16], q0: usize) {
     let lanes = 8 * (rows[0].len() / 8);
     for j in 8 * q0..lanes {
