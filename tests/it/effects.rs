@@ -717,6 +717,65 @@ fn resize_shrink_never_enlarges() {
     assert_eq!((s, got), (Size::new(30, 22), px));
 }
 
+/// The fast resize follows `filter` and stays close to the reference on the photo: when both
+/// sides shrink by 2 or more it runs a 2:1 stage of six taps of the filter's own kernel, then
+/// the filter for the rest; other ratios take the next shorter kernel.
+#[test]
+fn fast_resize_honours_the_filter_and_tracks_the_reference_on_the_photo() {
+    let photo = fxchain_host::probe::photo_probe(Size::new(256, 192));
+    let cases = [
+        ("lanczos3", 0.5, 48.0),
+        ("bicubic", 0.5, 49.5),
+        ("bilinear", 0.5, 56.0),
+        ("lanczos3", 0.3333, 50.0),
+        ("lanczos3", 0.4, 46.5),
+        ("lanczos3", 0.25, 53.5),
+        ("lanczos3", 0.7, 47.5),
+        ("lanczos3", 2.0, 47.5),
+    ];
+    let mut halves = Vec::new();
+    for (filter, scale, min_db) in cases {
+        let params = format!(r#""scale": {scale}, "filter": "{filter}""#);
+        let chain = |effect: &str| format!(r#"(steps: [(effect: "{effect}", params: {{{params}}})])"#);
+        let reference = run(&chain("geometry.resize"), Some(&photo));
+        let fast = run(&chain("geometry.resize.fast"), Some(&photo));
+        assert_eq!(fast.size(), reference.size(), "{filter} {scale}");
+        let db = fxchain_host::probe::psnr_rgb(&reference, &fast);
+        assert!(db.is_finite() && db >= min_db, "{filter} at {scale}: {db:.1} dB, want at least {min_db}");
+        if scale == 0.5 {
+            halves.push(fast.to_rgba8_vec());
+        }
+    }
+    // Each filter gives its own pixels.
+    assert!(halves[0] != halves[1] && halves[1] != halves[2] && halves[0] != halves[2]);
+    // The box filter at ½ is the reference's 2×2 means (within rounding).
+    let box_half = |effect: &str| apply(effect, r#""scale": 0.5, "filter": "box""#, &photo).1;
+    assert!(max_diff(&box_half("geometry.resize"), &box_half("geometry.resize.fast")) <= 1);
+}
+
+/// Bands of any height give the pixels of one band through the 2:1 stage (exact half, and
+/// with the rest of the reduction on odd sizes) and through the next shorter kernel (an odd
+/// side at ½).
+#[test]
+fn fast_resize_bands_give_the_pixels_of_one_band() {
+    let (odd, even) = (Size::new(203, 131), Size::new(202, 130));
+    let cases = [
+        (even, r#""scale": 0.5"#),
+        (odd, r#""scale": 0.3333"#),
+        (odd, r#""width": 90, "height": 59, "filter": "bicubic""#),
+        (odd, r#""scale": 0.5"#),
+    ];
+    for (size, params) in cases {
+        let photo = fxchain_host::probe::photo_probe(size);
+        let text = format!(r#"(steps: [(effect: "geometry.resize.fast", params: {{{params}}})])"#);
+        let whole = run_opts(&text, Some(&photo), &RenderOptions { band_rows: Some(1000), ..Default::default() });
+        for rows in [1, 2, 7] {
+            let banded = run_opts(&text, Some(&photo), &RenderOptions { band_rows: Some(rows), ..Default::default() });
+            assert_eq!(whole.to_rgba8_vec(), banded.to_rgba8_vec(), "{params}, bands of {rows} rows");
+        }
+    }
+}
+
 #[test]
 fn example_chains_match_their_golden_images() {
     let sample = image::open(root().join("examples/images/sample.png")).unwrap().to_rgba8();

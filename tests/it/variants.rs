@@ -34,10 +34,11 @@ fn plugins_list_measures_on_the_photo_once_per_library() {
     let u = measured(&first, "sharpen.unsharp.fast");
     let db = u["psnr_db"].as_f64().unwrap();
     assert!((40.0..60.0).contains(&db), "{u}");
-    // The fast resize (bicubic for the default Lanczos3) differs from the reference on the photo.
+    // The fast resize (a six-tap 2:1 stage of Lanczos3 at the default ½) differs from the
+    // reference on the photo, by little.
     let r = measured(&first, "geometry.resize.fast");
     let db = r["psnr_db"].as_f64().unwrap();
-    assert!((35.0..60.0).contains(&db), "{r}");
+    assert!((45.0..60.0).contains(&db), "{r}");
     // The second listing reads the figures back instead of measuring again.
     let second = list();
     let g2 = measured(&second, "blur.gaussian.fast");

@@ -131,22 +131,32 @@ pub fn render<P: Pixel>(ys: &[Taps], taps: &Taps8, input: &Image<'_, P>, out: &m
     if P::as_rgba8(&[]).is_none() {
         return false;
     }
-    let (iw, ow) = (input.width() as usize, out.width() as usize);
+    let input = *input;
+    render_rows(ys, taps, input.width() as usize, |sy| P::as_rgba8(input.row(sy)).expect("8-bit frame"), out);
+    true
+}
+
+/// Renders the band of an 8-bit frame from input rows of `iw` pixels that `row(y)` gives.
+pub fn render_rows<'r, P: Pixel>(
+    ys: &[Taps],
+    taps: &Taps8,
+    iw: usize,
+    row: impl Fn(u32) -> &'r [Rgba8],
+    out: &mut Band<'_, P>,
+) {
+    let ow = out.width() as usize;
     let mut ring = RowRing::new(taps.max_rows, 4 * iw);
     let mut v = vec![0f32; 4 * iw];
     let mut h = vec![0f32; 4 * ow];
-    let input = *input;
     let level = kernels::level();
-    for (y, row) in out.rows_mut() {
+    for (y, orow) in out.rows_mut() {
         let t = &ys[y as usize];
-        let window =
-            ring.window(t.start as u32, t.weights.len(), |sy| P::as_rgba8(input.row(sy)).expect("8-bit frame"));
+        let window = ring.window(t.start as u32, t.weights.len(), &row);
         match &taps.ys[y as usize] {
             Some(f) => kernels::resize::vertical(level, &f.0, &window, &mut v),
             None => vertical_f32(&window, &t.weights, &mut v),
         }
         kernels::resize::horizontal(level, &taps.xs, &v, &mut h);
-        store_lanes(&h, P::as_rgba8_mut(row).expect("8-bit frame"));
+        store_lanes(&h, P::as_rgba8_mut(orow).expect("8-bit frame"));
     }
-    true
 }

@@ -2,6 +2,8 @@
 //! 16-bit fixed point with positive and negative weights in separate accumulators, the
 //! horizontal pass in `f32` lanes with a fixed tap count.
 
+use fxchain_plugin_api::prelude::Rgba8;
+
 use super::kernel;
 
 #[inline(always)]
@@ -244,6 +246,242 @@ kernel! {
     avx512 = horizontal_sse2_in_avx2;
 }
 
+/// Lane units of the 2:1 kernels: channel values shifted left by this (1/32 of a level).
+const HALVE_SHIFT: u32 = 5;
+
+/// A symmetric 2:1 kernel of six taps for opaque 8-bit frames (`geometry.resize.fast`): output
+/// pixel `x` of a row (or output row `x`) reads input pixels `2x − 2 ..= 2x + 3`, the pair at
+/// ½ input pixel from the output centre with `w[0]`, at 1½ with `w[1]`, at 2½ with `w[2]`. Lanes
+/// are `i16` channel values in units of 1/32 level; each product is a signed 16×16→high-16
+/// multiply (`pmulhw`), truncated; `bias` adds back the average loss of each pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Halve {
+    /// Pair weights in units of 2^-16 (each below ½ in magnitude).
+    pub w: [i16; 3],
+    /// Added to the vertical and to the horizontal sums, in lane units.
+    pub bias: [i16; 2],
+}
+
+impl Halve {
+    /// The kernel with pair weights `w` (one side of a normalized kernel: they sum to ½), with
+    /// the bias that keeps every flat level exact through both passes; `None` when a weight
+    /// does not fit or no bias keeps flat areas flat.
+    pub fn new(w: [f64; 3]) -> Option<Halve> {
+        if w.iter().any(|v| !v.is_finite() || v.abs() > 0.5) {
+            return None;
+        }
+        let q = w.map(|v| (v * 65536.0).round().clamp(-32767.0, 32767.0) as i16);
+        // Each truncated product loses half a unit on average: three per pass.
+        let candidates = [[1, 2], [2, 1], [1, 1], [2, 2], [0, 2], [2, 0], [0, 1], [1, 0], [0, 0], [1, 3], [3, 1]];
+        candidates.into_iter().map(|bias| Halve { w: q, bias }).find(Halve::keeps_flat_levels)
+    }
+
+    /// Whether a flat area of every level keeps its level through both passes.
+    fn keeps_flat_levels(&self) -> bool {
+        (0..=255u8).all(|c| {
+            let lane = (c as i16) << HALVE_SHIFT;
+            let v = self.sum(lane, lane, lane, lane, lane, lane, self.bias[0]);
+            round_lane(self.sum(v, v, v, v, v, v, self.bias[1])) == c
+        })
+    }
+
+    /// One output lane from the six inputs `a..f` in order (`a` and `f` 2½ pixels out).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn sum(&self, a: i16, b: i16, c: i16, d: i16, e: i16, f: i16, bias: i16) -> i16 {
+        let [w0, w1, w2] = self.w;
+        mulhi_i16(c.wrapping_add(d), w0)
+            .wrapping_add(mulhi_i16(b.wrapping_add(e), w1))
+            .wrapping_add(mulhi_i16(a.wrapping_add(f), w2))
+            .wrapping_add(bias)
+    }
+}
+
+#[inline(always)]
+fn mulhi_i16(a: i16, b: i16) -> i16 {
+    ((a as i32 * b as i32) >> 16) as i16
+}
+
+/// A lane rounded to a channel value, clamped to 0..=255.
+#[inline(always)]
+fn round_lane(v: i16) -> u8 {
+    (v.wrapping_add(1 << (HALVE_SHIFT - 1)) >> HALVE_SHIFT).clamp(0, 255) as u8
+}
+
+/// Lanes one row of `width` pixels takes in [`halve_widen`]: four per pixel, with two pixels
+/// more on the left and three on the right.
+pub fn halve_lanes(width: usize) -> usize {
+    4 * (width + 5)
+}
+
+/// Lanes the output of [`halve_vertical`] for rows of `width` pixels takes (it also holds the
+/// sums before they are split into even and odd pixels).
+pub fn halve_vertical_lanes(width: usize) -> usize {
+    2 * halve_lanes(width)
+}
+
+/// One input row as the lanes of [`halve_vertical`] and [`halve_horizontal`]: pixels
+/// −2 ..= width + 2, four lanes each, the pixels outside the row repeating its edge pixels.
+pub fn halve_widen(src: &[Rgba8], dst: &mut [i16]) {
+    let n = src.len();
+    let dst = &mut dst[..halve_lanes(n)];
+    crate::fixed::widen(src, &mut dst[8..8 + 4 * n], |b| (b as i16) << HALVE_SHIFT);
+    for (x, p) in [(0, 0), (1, 0), (n + 2, n - 1), (n + 3, n - 1), (n + 4, n - 1)] {
+        let q = src[p];
+        dst[4 * x..4 * x + 4].copy_from_slice(&[q.r, q.g, q.b, q.a].map(|c| (c as i16) << HALVE_SHIFT));
+    }
+}
+
+/// Where [`halve_vertical`] puts lane `j` of its input rows (of `lanes` lanes): the even
+/// pixels of the padded row (pixels −2, 0, 2, …) first, then the odd ones, `m + 2` each.
+#[inline(always)]
+fn deinterleaved(j: usize, lanes: usize) -> usize {
+    let (pixel, l) = (j / 4, j % 4);
+    let half = 4 * (lanes / 8);
+    (pixel % 2) * half + 4 * (pixel / 2) + l
+}
+
+/// The reference of [`halve_vertical`], one lane at a time.
+pub fn halve_vertical_scalar(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16]) {
+    let lanes = 8 * (rows[0].len() / 8);
+    for j in 0..lanes {
+        let r = |i: usize| rows[i][j];
+        out[deinterleaved(j, lanes)] = k.sum(r(0), r(1), r(2), r(3), r(4), r(5), k.bias[0]);
+    }
+}
+
+#[inline(always)]
+fn halve_vertical_blocks(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16]) {
+    let half = 4 * (rows[0].len() / 8);
+    // The sums in the order of the input lanes, in the upper part of `out`…
+    let (e, rest) = out.split_at_mut(half);
+    let (o, sums) = rest.split_at_mut(half);
+    let n = sums.len().min(2 * half);
+    let sums = &mut sums[..n];
+    let [a, b, c, d, f, g] = rows.map(|r| &r[..n]);
+    let [w0, w1, w2] = k.w;
+    for (j, s) in sums.iter_mut().enumerate() {
+        *s = mulhi_i16(c[j].wrapping_add(d[j]), w0)
+            .wrapping_add(mulhi_i16(b[j].wrapping_add(f[j]), w1))
+            .wrapping_add(mulhi_i16(a[j].wrapping_add(g[j]), w2))
+            .wrapping_add(k.bias[0]);
+    }
+    // …then split into even and odd pixels.
+    for (p, (de, d_o)) in sums.chunks_exact(8).zip(e.chunks_exact_mut(4).zip(o.chunks_exact_mut(4))) {
+        de.copy_from_slice(&p[..4]);
+        d_o.copy_from_slice(&p[4..]);
+    }
+}
+
+/// The reference of [`halve_horizontal`], one lane at a time.
+pub fn halve_horizontal_scalar(k: &Halve, v: &[i16], out: &mut [u8]) {
+    let half = out.len() + 8;
+    let (e, o) = v.split_at(half);
+    for (i, d) in out.iter_mut().enumerate() {
+        // Pixels 2x − 2 ..= 2x + 3 of output pixel x are E[x], O[x], …, E[x + 2], O[x + 2].
+        *d = round_lane(k.sum(e[i], o[i], e[i + 4], o[i + 4], e[i + 8], o[i + 8], k.bias[1]));
+    }
+}
+
+#[inline(always)]
+fn halve_horizontal_blocks(k: &Halve, v: &[i16], out: &mut [u8]) {
+    let (n, half) = (out.len(), out.len() + 8);
+    let (e, o) = v.split_at(half);
+    let (e0, o0, e1, o1, e2, o2) = (&e[..n], &o[..n], &e[4..4 + n], &o[4..4 + n], &e[8..8 + n], &o[8..8 + n]);
+    let [w0, w1, w2] = k.w;
+    for (i, d) in out.iter_mut().enumerate() {
+        let s = mulhi_i16(e1[i].wrapping_add(o1[i]), w0)
+            .wrapping_add(mulhi_i16(o0[i].wrapping_add(e2[i]), w1))
+            .wrapping_add(mulhi_i16(e0[i].wrapping_add(o2[i]), w2))
+            .wrapping_add(k.bias[1]);
+        *d = (s.wrapping_add(1 << (HALVE_SHIFT - 1)) >> HALVE_SHIFT).clamp(0, 255) as u8;
+    }
+}
+
+/// The vertical pass of [`halve_vertical_scalar`] for the pixel pairs `q0..` (one lane at a time).
+#[cfg(target_arch = "x86_64")]
+fn halve_vertical_pairs(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16], q0: usize) {
+    let lanes = 8 * (rows[0].len() / 8);
+    for j in 8 * q0..lanes {
+        let r = |i: usize| rows[i][j];
+        out[deinterleaved(j, lanes)] = k.sum(r(0), r(1), r(2), r(3), r(4), r(5), k.bias[0]);
+    }
+}
+
+/// The vertical pass with AVX2: 16 lanes (four pixels) per register, eight pixel pairs per
+/// step, split into even and odd pixels with 64-bit unpacks and a lane permute.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn halve_vertical_avx2(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16]) {
+    use std::arch::x86_64::*;
+    let half = 4 * (rows[0].len() / 8);
+    let pairs = half / 4;
+    let (e, rest) = out.split_at_mut(half);
+    let o = &mut rest[..half];
+    let [w0, w1, w2] = k.w.map(|w| _mm256_set1_epi16(w));
+    let bias = _mm256_set1_epi16(k.bias[0]);
+    let steps = pairs / 4;
+    // Every step reads lanes 32 s .. 32 s + 32 of each row and writes 16 of `e` and `o`.
+    let r: [*const i16; 6] = rows.map(|r| r[..32 * steps].as_ptr());
+    let (ep, op) = (e[..16 * steps].as_mut_ptr(), o[..16 * steps].as_mut_ptr());
+    for st in 0..steps {
+        // SAFETY: lanes 32 st .. 32 st + 32 of each row and 16 st .. 16 st + 16 of `e` and `o`
+        // lie within the slices taken above; the loads and stores are unaligned.
+        unsafe {
+            let ld = |k: usize, off: usize| _mm256_loadu_si256(r[k].add(32 * st + off) as *const __m256i);
+            let sum = |off: usize| {
+                let t0 = _mm256_mulhi_epi16(_mm256_add_epi16(ld(2, off), ld(3, off)), w0);
+                let t1 = _mm256_mulhi_epi16(_mm256_add_epi16(ld(1, off), ld(4, off)), w1);
+                let t2 = _mm256_mulhi_epi16(_mm256_add_epi16(ld(0, off), ld(5, off)), w2);
+                _mm256_add_epi16(_mm256_add_epi16(t0, t1), _mm256_add_epi16(t2, bias))
+            };
+            // Pixels 8 st … 8 st + 7 of the padded row: a = (E, O, E, O), b the next four.
+            let (a, b) = (sum(0), sum(16));
+            let even = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_unpacklo_epi64(a, b));
+            let odd = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_unpackhi_epi64(a, b));
+            _mm256_storeu_si256(ep.add(16 * st) as *mut __m256i, even);
+            _mm256_storeu_si256(op.add(16 * st) as *mut __m256i, odd);
+        }
+    }
+    let q = 4 * steps;
+    halve_vertical_pairs(k, rows, out, q);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn halve_horizontal_avx2(k: &Halve, v: &[i16], out: &mut [u8]) {
+    halve_horizontal_blocks(k, v, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn halve_horizontal_avx512(k: &Halve, v: &[i16], out: &mut [u8]) {
+    halve_horizontal_blocks(k, v, out)
+}
+
+kernel! {
+    /// The vertical pass of a 2:1 kernel: each lane from the same lane of the six input rows
+    /// `2y − 2 ..= 2y + 3` (rows of [`halve_widen`] lanes), the pixels written even ones first,
+    /// then odd ones (`m + 2` each, m = ⌈width / 2⌉), as [`halve_horizontal`] reads them; `out`
+    /// has [`halve_vertical_lanes`] lanes.
+    pub fn halve_vertical(k: &Halve, rows: &[&[i16]; 6], out: &mut [i16]);
+    scalar = halve_vertical_scalar;
+    sse2 = halve_vertical_blocks;
+    avx2 = halve_vertical_avx2;
+    // AVX-512 F implies AVX2 and FMA.
+    avx512 = halve_vertical_avx2;
+}
+
+kernel! {
+    /// The horizontal pass of a 2:1 kernel on one row from [`halve_vertical`] (`v`): the channel
+    /// bytes of the `out.len() / 4` output pixels, rounded and clamped.
+    pub fn halve_horizontal(k: &Halve, v: &[i16], out: &mut [u8]);
+    scalar = halve_horizontal_scalar;
+    sse2 = halve_horizontal_blocks;
+    avx2 = halve_horizontal_avx2;
+    avx512 = halve_horizontal_avx512;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +534,77 @@ mod tests {
                 let same = got.iter().zip(&want_h).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "horizontal, {w} → {out_w} px, {taps} taps, {level}");
             }
+        }
+    }
+
+    #[test]
+    fn every_level_gives_the_bits_of_the_scalar_halving_passes() {
+        let mut rng = Rng::new(5);
+        let lanczos = Halve::new([0.4332, 0.1315, -0.0647]).unwrap();
+        let cubic = Halve::new([0.4237, 0.1107, -0.0344]).unwrap();
+        let mut widths: Vec<usize> = vec![1, 2, 3, 4, 5, 7, 9, 16, 17, 31, 33, 63, 65, 129];
+        widths.extend((0..10).map(|_| 1 + rng.below(700)));
+        for (i, w) in widths.into_iter().enumerate() {
+            let k = if i % 2 == 0 { lanczos } else { cubic };
+            let rows: Vec<Vec<Rgba8>> = (0..6)
+                .map(|_| {
+                    (0..w)
+                        .map(|_| {
+                            let v = rng.next();
+                            Rgba8::new(v as u8, (v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8)
+                        })
+                        .collect()
+                })
+                .collect();
+            let lanes: Vec<Vec<i16>> = rows
+                .iter()
+                .map(|r| {
+                    let mut l = vec![0i16; halve_lanes(w)];
+                    halve_widen(r, &mut l);
+                    l
+                })
+                .collect();
+            let refs: [&[i16]; 6] = std::array::from_fn(|r| lanes[r].as_slice());
+            let mut v = vec![0i16; halve_vertical_lanes(w)];
+            halve_vertical_scalar(&k, &refs, &mut v);
+            let mut want = vec![0u8; 4 * w.div_ceil(2)];
+            halve_horizontal_scalar(&k, &v, &mut want);
+            for level in Level::available_levels() {
+                let mut got_v = vec![-1i16; halve_vertical_lanes(w)];
+                halve_vertical(level, &k, &refs, &mut got_v);
+                // The lanes written: the even and the odd pixels of the padded row.
+                let written = 8 * (w.div_ceil(2) + 2);
+                assert_eq!(got_v[..written], v[..written], "halving vertical, {w} px, {level}");
+                let mut got = vec![7u8; 4 * w.div_ceil(2)];
+                halve_horizontal(level, &k, &v, &mut got);
+                assert_eq!(got, want, "halving horizontal, {w} px, {level}");
+            }
+        }
+    }
+
+    #[test]
+    fn halving_repeats_edge_pixels_and_keeps_flat_levels() {
+        let row: Vec<Rgba8> = (1..6).map(|i| Rgba8::new(10 * i, 1, 2, 255)).collect();
+        let mut l = vec![0i16; halve_lanes(5)];
+        halve_widen(&row, &mut l);
+        // Pixels −2 ..= 7, the edges repeated.
+        let red: Vec<i16> = l.chunks_exact(4).map(|p| p[0] >> HALVE_SHIFT).collect();
+        assert_eq!(red, [10, 10, 10, 20, 30, 40, 50, 50, 50, 50]);
+        // The box kernel is the rounded mean of the 2×2 block; flat areas keep their level.
+        let b = Halve::new([0.5, 0.0, 0.0]).unwrap();
+        for (c, d) in [(0u8, 0u8), (255, 255), (100, 101), (7, 200)] {
+            let lanes = |x: u8| {
+                let mut l = vec![0i16; halve_lanes(2)];
+                halve_widen(&[Rgba8::new(x, x, x, x), Rgba8::new(x, x, x, x)], &mut l);
+                l
+            };
+            let (p, q) = (lanes(c), lanes(d));
+            let mut v = vec![0i16; halve_vertical_lanes(2)];
+            halve_vertical_scalar(&b, &[&p, &p, &p, &q, &q, &q], &mut v);
+            let mut out = [0u8; 4];
+            halve_horizontal_scalar(&b, &v, &mut out);
+            let mean = ((c as u32 + d as u32) as f64 / 2.0).round() as u8;
+            assert!(out.iter().all(|&o| o.abs_diff(mean) <= (c != d) as u8), "{c}, {d}: {out:?} vs {mean}");
         }
     }
 
