@@ -1,5 +1,13 @@
 //! Deterministic hashing and lattice noise. Every value depends only on its coordinates and the
 //! seed, so generators give the same pixels for any band split or thread count.
+//!
+//! The per-pixel functions ([`value`], [`perlin`], [`Fbm::sample`]) are the reference. The row
+//! functions ([`Lattice::row`], [`Fbm::sample_row`]) give the same bits for a whole row of
+//! samples at one `y`: they hash each lattice corner the row touches once (not four hashes per
+//! pixel and octave) and interpolate the pixels with the runtime-dispatched loops of
+//! [`crate::kernels::noise`].
+
+use crate::kernels::{self, Level};
 
 /// A 64-bit hash of `(x, y, seed)` (SplitMix64-style finalizer).
 #[inline]
@@ -56,7 +64,7 @@ impl Rng {
 /// than the rest of a noise lookup. Same result for every input (integers from 2^23 up, and NaN,
 /// are returned as they are).
 #[inline(always)]
-fn floor(x: f32) -> f32 {
+pub(crate) fn floor(x: f32) -> f32 {
     if x.abs() < 8_388_608.0 {
         let t = x as i32 as f32;
         if t > x {
@@ -69,13 +77,13 @@ fn floor(x: f32) -> f32 {
     }
 }
 
-#[inline]
-fn smooth(t: f32) -> f32 {
+#[inline(always)]
+pub(crate) fn smooth(t: f32) -> f32 {
     t * t * t * (t * (t * 6.0 - 15.0) + 10.0)
 }
 
-#[inline]
-fn lerp(a: f32, b: f32, t: f32) -> f32 {
+#[inline(always)]
+pub(crate) fn lerp(a: f32, b: f32, t: f32) -> f32 {
     a + (b - a) * t
 }
 
@@ -119,6 +127,95 @@ pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     lerp(lerp(n00, n10, u), lerp(n01, n11, u), v)
 }
 
+/// The row form of gradient `h & 7` of [`perlin`] on a row whose corner offset in y is `dy`:
+/// `(p, c)` with `p * dx + c` giving the same bits as the gradient term for every `dx`, while
+/// `dy` is not zero (`x + -0.0` is `x`; `±0 * dx + c` is `c` for `c` not zero).
+fn gradient_row(h: u64, dy: f32) -> (f32, f32) {
+    const S: f32 = std::f32::consts::SQRT_2;
+    match h & 7 {
+        0 => (1.0, dy),
+        1 => (1.0, -dy),
+        2 => (-1.0, dy),
+        3 => (-1.0, -dy),
+        4 => (S, -0.0),
+        5 => (-S, -0.0),
+        6 => (0.0, dy * S),
+        _ => (0.0, -dy * S),
+    }
+}
+
+/// A base lattice noise, for the row functions.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Lattice {
+    /// [`value`] noise, in 0..1.
+    Value,
+    /// [`perlin`] gradient noise, in about -1..1.
+    Perlin,
+}
+
+impl Lattice {
+    /// The noise at `(x, y)`: [`value`] or [`perlin`].
+    #[inline]
+    pub fn at(self, x: f32, y: f32, seed: u64) -> f32 {
+        match self {
+            Lattice::Value => value(x, y, seed),
+            Lattice::Perlin => perlin(x, y, seed),
+        }
+    }
+
+    /// `out[i] = self.at(xs[i] * mul, y, seed)` for every `i` (up to the shorter length), bit for
+    /// bit, at any `level`. Each lattice corner between the smallest and the largest cell is
+    /// hashed once; rows that would need far more corners than pixels, coordinates from 2^23 up
+    /// and Perlin rows on a lattice line in y are computed per pixel.
+    pub fn row(self, level: Level, xs: &[f32], mul: f32, y: f32, seed: u64, out: &mut [f32]) {
+        let n = xs.len().min(out.len());
+        let (xs, out) = (&xs[..n], &mut out[..n]);
+        if n == 0 {
+            return;
+        }
+        let mut xf = vec![0.0f32; n];
+        kernels::noise::floors(level, xs, mul, &mut xf);
+        let (mut lo, mut hi, mut ok) = (f32::INFINITY, f32::NEG_INFINITY, true);
+        for &f in &xf {
+            ok &= f.abs() < 8_388_608.0;
+            lo = lo.min(f);
+            hi = hi.max(f);
+        }
+        let (yf, fy) = (floor(y), y - floor(y));
+        let yi = yf as i64;
+        let per_pixel =
+            !ok || hi - lo > (2 * n + 64) as f32 || (self == Lattice::Perlin && (fy == 0.0 || fy - 1.0 == 0.0));
+        if per_pixel {
+            for (o, &x) in out.iter_mut().zip(xs) {
+                *o = self.at(x * mul, y, seed);
+            }
+            return;
+        }
+        // Corners `lo ..= hi + 1` on the lattice rows `yi` and `yi + 1`.
+        let corners = (hi - lo) as usize + 2;
+        let x0 = lo as i64;
+        match self {
+            Lattice::Value => {
+                let top: Vec<f32> = (0..corners as i64).map(|j| rand2(x0 + j, yi, seed)).collect();
+                let bot: Vec<f32> = (0..corners as i64).map(|j| rand2(x0 + j, yi + 1, seed)).collect();
+                kernels::noise::value_pixels(level, xs, mul, &xf, lo, &top, &bot, smooth(fy), out);
+            }
+            Lattice::Perlin => {
+                let mut tab = [(); 4].map(|_| Vec::with_capacity(corners));
+                for j in 0..corners as i64 {
+                    for (r, dy) in [(0, fy), (1, fy - 1.0)] {
+                        let (p, c) = gradient_row(hash2(x0 + j, yi + r as i64, seed), dy);
+                        tab[2 * r].push(p);
+                        tab[2 * r + 1].push(c);
+                    }
+                }
+                let [tp, tc, bp, bc] = &tab;
+                kernels::noise::perlin_pixels(level, xs, mul, &xf, lo, [tp, tc, bp, bc], smooth(fy), out);
+            }
+        }
+    }
+}
+
 /// Fractal Brownian motion: a sum of octaves of a base noise.
 #[derive(Copy, Clone, Debug)]
 pub struct Fbm {
@@ -145,5 +242,147 @@ impl Fbm {
             freq *= self.lacunarity;
         }
         sum / norm
+    }
+
+    /// `out[i] = self.sample(xs[i], y, seed, base, signed)` for every `i` (up to the shorter
+    /// length), bit for bit, with the level the process runs kernels at.
+    pub fn sample_row(&self, xs: &[f32], y: f32, seed: u64, base: Lattice, signed: bool, out: &mut [f32]) {
+        self.sample_row_at(kernels::level(), xs, y, seed, base, signed, out)
+    }
+
+    /// [`Fbm::sample_row`] at `level`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_row_at(
+        &self,
+        level: Level,
+        xs: &[f32],
+        y: f32,
+        seed: u64,
+        base: Lattice,
+        signed: bool,
+        out: &mut [f32],
+    ) {
+        let n = xs.len().min(out.len());
+        let (xs, out) = (&xs[..n], &mut out[..n]);
+        out.fill(0.0);
+        let mut octave = vec![0.0f32; n];
+        let (mut amp, mut freq, mut norm) = (1.0f32, 1.0f32, 0.0f32);
+        for o in 0..self.octaves.max(1) {
+            let s = seed.wrapping_add(o as u64 * 0x9E37_79B9);
+            base.row(level, xs, freq, y * freq, s, &mut octave);
+            if signed {
+                out.iter_mut().zip(&octave).for_each(|(sum, &n)| *sum += amp * (n * 0.5 + 0.5));
+            } else {
+                out.iter_mut().zip(&octave).for_each(|(sum, &n)| *sum += amp * n);
+            }
+            norm += amp;
+            amp *= self.gain;
+            freq *= self.lacunarity;
+        }
+        out.iter_mut().for_each(|sum| *sum /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::Rng as TestRng;
+
+    fn unit(r: &mut TestRng) -> f32 {
+        (r.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Rows of sample positions: generator-like ramps `(x0 + i + 0.5) / scale` at random scales
+    /// and offsets (some negative), plus unordered positions.
+    fn rows(r: &mut TestRng) -> Vec<(Vec<f32>, f32)> {
+        let mut out = Vec::new();
+        for case in 0..120 {
+            let n = match case % 6 {
+                0 => 1,
+                1 => 2 + r.below(7),
+                2 => 1 + 2 * r.below(300),
+                _ => 1 + r.below(700),
+            };
+            let scale = [0.3, 1.0, 1.7, 8.0, 13.3, 64.0, 500.0][r.below(7)];
+            let x0 = r.below(4000) as f32 - 1000.0;
+            let xs: Vec<f32> = if case % 10 == 9 {
+                (0..n).map(|_| (unit(r) - 0.5) * 40.0).collect()
+            } else {
+                (0..n).map(|i| (x0 + i as f32 + 0.5) / scale).collect()
+            };
+            // Some rows on a lattice line (the per-pixel path of Perlin rows).
+            let y = if case % 7 == 3 { r.below(50) as f32 - 20.0 } else { (r.below(3000) as f32 - 900.5) / scale };
+            out.push((xs, y));
+        }
+        out
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn rows_of_lattice_noise_give_the_bits_of_the_per_pixel_functions_at_every_level() {
+        let mut r = TestRng::new(11);
+        for (case, (xs, y)) in rows(&mut r).into_iter().enumerate() {
+            let seed = r.next();
+            let mul = [1.0, 2.0, 2.1, 0.7, 4.0][case % 5];
+            for base in [Lattice::Value, Lattice::Perlin] {
+                let want: Vec<f32> = xs.iter().map(|&x| base.at(x * mul, y, seed)).collect();
+                for level in Level::available_levels() {
+                    let mut got = vec![f32::NAN; xs.len()];
+                    base.row(level, &xs, mul, y, seed, &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{base:?} at {level}, case {case}, y {y}, xs {:?}", &xs[..1]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fbm_rows_give_the_bits_of_the_per_pixel_sums_at_every_level() {
+        let mut r = TestRng::new(5);
+        for (case, (xs, y)) in rows(&mut r).into_iter().enumerate().step_by(3) {
+            let seed = r.next();
+            let fbm = Fbm {
+                octaves: 1 + r.below(6) as u32,
+                gain: [0.5, 0.55, 0.7][case % 3],
+                lacunarity: [2.0, 2.1, 3.3][case % 3],
+            };
+            for (base, f, signed) in
+                [(Lattice::Value, value as fn(f32, f32, u64) -> f32, false), (Lattice::Perlin, perlin, true)]
+            {
+                let want: Vec<f32> = xs.iter().map(|&x| fbm.sample(x, y, seed, f, signed)).collect();
+                for level in Level::available_levels() {
+                    let mut got = vec![f32::NAN; xs.len()];
+                    fbm.sample_row_at(level, &xs, y, seed, base, signed, &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{base:?} {fbm:?} at {level}, case {case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_row_form_of_each_gradient_matches_the_reference_for_any_dx() {
+        // Including the zeros, whose sign the reference keeps.
+        for h in 0..8u64 {
+            for dy in [0.25f32, -0.75, 1e-30, -1.0] {
+                let (p, c) = gradient_row(h, dy);
+                for dx in [0.0f32, -0.0, 0.5, -0.5, 1e-38, -1.0, 0.999] {
+                    // The reference's gradient for code `h` is what `perlin` computes; recover it
+                    // from a lattice point whose hash has that code.
+                    let want = match h {
+                        0 => dx + dy,
+                        1 => dx - dy,
+                        2 => -dx + dy,
+                        3 => -dx - dy,
+                        4 => dx * std::f32::consts::SQRT_2,
+                        5 => -dx * std::f32::consts::SQRT_2,
+                        6 => dy * std::f32::consts::SQRT_2,
+                        _ => -dy * std::f32::consts::SQRT_2,
+                    };
+                    assert_eq!((p * dx + c).to_bits(), want.to_bits(), "code {h}, dx {dx}, dy {dy}");
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::fill::fill_smooth;
-use fxkit::noise::{rand2, value, Fbm};
+use fxkit::noise::{rand2, value, Fbm, Lattice};
 
 /// Parameters of `generate.parchment` and its fast variant.
 #[derive(Params, Clone)]
@@ -49,22 +49,60 @@ impl Paper {
 
 const N: usize = 4;
 
+const MOTTLE: Fbm = Fbm { octaves: 4, gain: 0.5, lacunarity: 2.0 };
+const STAIN: Fbm = Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 };
+
+/// The fibres' direction for seed `s`: its sine and cosine.
+fn fibre_direction(s: u64) -> (f32, f32) {
+    (rand2(1, 2, s) * std::f32::consts::PI).sin_cos()
+}
+
+/// Fibres: value noise stretched along the direction `(sa, ca)`.
+#[inline]
+fn fibre(x: f32, y: f32, (sa, ca): (f32, f32), s: u64) -> f32 {
+    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
+    value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4
+}
+
+/// Distance to the nearest edge, roughened by `noise` (value noise at `6 × (u, v)`).
+#[inline]
+fn edge(pl: &Paper, x: f32, y: f32, noise: f32) -> f32 {
+    let (w, h) = (pl.size.width as f32, pl.size.height as f32);
+    let m = w.min(h);
+    (x.min(w - x).min(y).min(h - y)) / m + 0.05 * (noise - 0.5)
+}
+
 /// The smooth fields at a point: mottling, stain, fibres, edge burn (each about 0..1).
 fn layers(pl: &Paper, x: f32, y: f32, s: u64) -> [f32; N] {
     let (u, v) = (x / pl.cell, y / pl.cell);
-    let mottle = Fbm { octaves: 4, gain: 0.5, lacunarity: 2.0 }.sample(u, v, s, value, false);
-    let stain =
-        Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 }.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
-    // Fibres: value noise stretched along a seeded direction.
-    let a = rand2(1, 2, s) * std::f32::consts::PI;
-    let (sa, ca) = a.sin_cos();
-    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
-    let fibre = value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4;
-    // Distance to the nearest edge, roughened.
-    let (w, h) = (pl.size.width as f32, pl.size.height as f32);
-    let m = w.min(h);
-    let edge = (x.min(w - x).min(y).min(h - y)) / m + 0.05 * (value(u * 6.0, v * 6.0, s ^ 0xE0) - 0.5);
+    let mottle = MOTTLE.sample(u, v, s, value, false);
+    let stain = STAIN.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
+    let fibre = fibre(x, y, fibre_direction(s), s);
+    let edge = edge(pl, x, y, value(u * 6.0, v * 6.0, s ^ 0xE0));
     [mottle, stain, fibre, edge]
+}
+
+/// Fills `out` with [`layers`] and [`shade`] at every pixel centre, a row at a time: the
+/// axis-aligned noise with the row functions of `fxkit::noise` (the same bits).
+fn render_rows<P: Pixel>(pl: &Paper, p: &ParchmentParams, out: &mut Band<'_, P>) {
+    let s = out.seed();
+    let w = out.width() as usize;
+    let dir = fibre_direction(s);
+    let us: Vec<f32> = (0..w).map(|x| (x as f32 + 0.5) / pl.cell).collect();
+    let stain_us: Vec<f32> = us.iter().map(|&u| u * 0.7 + 13.1).collect();
+    let [mut mottle, mut stain, mut rough] = [(); 3].map(|_| vec![0.0f32; w]);
+    for (y, row) in out.rows_mut() {
+        let fy = y as f32 + 0.5;
+        let v = fy / pl.cell;
+        MOTTLE.sample_row(&us, v, s, Lattice::Value, false, &mut mottle);
+        STAIN.sample_row(&stain_us, v * 0.7 - 7.3, s ^ 0x51, Lattice::Value, false, &mut stain);
+        Lattice::Value.row(fxkit::kernels::level(), &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
+        for (x, px) in row.iter_mut().enumerate() {
+            let fx = x as f32 + 0.5;
+            let l = [mottle[x], stain[x], fibre(fx, fy, dir, s), edge(pl, fx, fy, rough[x])];
+            *px = P::from_f32(shade(p, l, x as u32, y, s));
+        }
+    }
 }
 
 #[inline]
@@ -124,6 +162,9 @@ impl<const STEP: u32> Generator for ParchmentGrid<STEP> {
         Ok(())
     }
     fn render<P: Pixel>(&self, p: &ParchmentParams, out: &mut Band<'_, P>) {
+        if STEP == 1 {
+            return render_rows(&self.0, p, out);
+        }
         fill_smooth(out, STEP, |x, y, seed| layers(&self.0, x, y, seed), |l, x, y, seed| shade(p, l, x, y, seed));
     }
 }
