@@ -165,7 +165,7 @@ impl Lattice {
 
     /// `out[i] = self.at(xs[i] * mul, y, seed)` for every `i` (up to the shorter length), bit for
     /// bit, at any `level`. Each lattice corner between the smallest and the largest cell is
-    /// hashed once; rows that would need far more corners than pixels, coordinates from 2^23 up
+    /// hashed once; rows that would need far more corners than pixels, cells from 2^22 up
     /// and Perlin rows on a lattice line in y are computed per pixel.
     pub fn row(self, level: Level, xs: &[f32], mul: f32, y: f32, seed: u64, out: &mut [f32]) {
         let n = xs.len().min(out.len());
@@ -174,13 +174,9 @@ impl Lattice {
             return;
         }
         let mut xf = vec![0.0f32; n];
-        kernels::noise::floors(level, xs, mul, &mut xf);
-        let (mut lo, mut hi, mut ok) = (f32::INFINITY, f32::NEG_INFINITY, true);
-        for &f in &xf {
-            ok &= f.abs() < 8_388_608.0;
-            lo = lo.min(f);
-            hi = hi.max(f);
-        }
+        let mut range = (0.0, 0.0, false);
+        kernels::noise::floors(level, xs, mul, &mut xf, &mut range);
+        let (lo, hi, ok) = range;
         let (yf, fy) = (floor(y), y - floor(y));
         let yi = yf as i64;
         let per_pixel =
@@ -191,17 +187,19 @@ impl Lattice {
             }
             return;
         }
-        // Corners `lo ..= hi + 1` on the lattice rows `yi` and `yi + 1`.
+        // Corners `lo ..= hi + 1` on the lattice rows `yi` and `yi + 1`, and room for the
+        // kernels to read a few corners past the end.
         let corners = (hi - lo) as usize + 2;
         let x0 = lo as i64;
+        let mut tab = [(); 4].map(|_| Vec::with_capacity(corners + 8));
         match self {
             Lattice::Value => {
-                let top: Vec<f32> = (0..corners as i64).map(|j| rand2(x0 + j, yi, seed)).collect();
-                let bot: Vec<f32> = (0..corners as i64).map(|j| rand2(x0 + j, yi + 1, seed)).collect();
-                kernels::noise::value_pixels(level, xs, mul, &xf, lo, &top, &bot, smooth(fy), out);
+                for j in 0..corners as i64 {
+                    tab[0].push(rand2(x0 + j, yi, seed));
+                    tab[1].push(rand2(x0 + j, yi + 1, seed));
+                }
             }
             Lattice::Perlin => {
-                let mut tab = [(); 4].map(|_| Vec::with_capacity(corners));
                 for j in 0..corners as i64 {
                     for (r, dy) in [(0, fy), (1, fy - 1.0)] {
                         let (p, c) = gradient_row(hash2(x0 + j, yi + r as i64, seed), dy);
@@ -209,9 +207,14 @@ impl Lattice {
                         tab[2 * r + 1].push(c);
                     }
                 }
-                let [tp, tc, bp, bc] = &tab;
-                kernels::noise::perlin_pixels(level, xs, mul, &xf, lo, [tp, tc, bp, bc], smooth(fy), out);
             }
+        }
+        tab.iter_mut().for_each(|t| t.resize(corners + 8, 0.0));
+        let [a, b, c, d] = &tab;
+        let k = kernels::noise::Corners { lo, tables: [a, b, c, d] };
+        match self {
+            Lattice::Value => kernels::noise::value_pixels(level, xs, mul, &xf, &k, smooth(fy), out),
+            Lattice::Perlin => kernels::noise::perlin_pixels(level, xs, mul, &xf, &k, smooth(fy), out),
         }
     }
 }
