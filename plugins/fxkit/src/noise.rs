@@ -127,6 +127,38 @@ pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     lerp(lerp(n00, n10, u), lerp(n01, n11, u), v)
 }
 
+/// [`value`] that keeps the corner values of the last cell it was asked about: the same bits,
+/// one hash instead of four per sample while successive samples stay in a cell (a row across a
+/// rotated or stretched lattice).
+#[derive(Clone, Debug)]
+pub struct ValueCached {
+    seed: u64,
+    cell: Option<(i64, i64)>,
+    corners: [f32; 4],
+}
+
+impl ValueCached {
+    /// Value noise for `seed`.
+    pub fn new(seed: u64) -> Self {
+        ValueCached { seed, cell: None, corners: [0.0; 4] }
+    }
+
+    /// `value(x, y, seed)`.
+    #[inline]
+    pub fn at(&mut self, x: f32, y: f32) -> f32 {
+        let (xf, yf) = (floor(x), floor(y));
+        let (xi, yi) = (xf as i64, yf as i64);
+        if self.cell != Some((xi, yi)) {
+            let s = self.seed;
+            self.cell = Some((xi, yi));
+            self.corners = [rand2(xi, yi, s), rand2(xi + 1, yi, s), rand2(xi, yi + 1, s), rand2(xi + 1, yi + 1, s)];
+        }
+        let (tx, ty) = (smooth(x - xf), smooth(y - yf));
+        let [a, b, c, d] = self.corners;
+        lerp(lerp(a, b, tx), lerp(c, d, tx), ty)
+    }
+}
+
 /// The row form of gradient `h & 7` of [`perlin`] on a row whose corner offset in y is `dy`:
 /// `(p, c)` with `p * dx + c` giving the same bits as the gradient term for every `dx`, while
 /// `dy` is not zero (`x + -0.0` is `x`; `±0 * dx + c` is `c` for `c` not zero).
@@ -360,6 +392,23 @@ mod tests {
                     fbm.sample_row_at(level, &xs, y, seed, base, signed, &mut got);
                     assert_eq!(bits(&got), bits(&want), "{base:?} {fbm:?} at {level}, case {case}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn cached_value_noise_gives_the_bits_of_value_noise() {
+        let mut r = TestRng::new(9);
+        for _ in 0..50 {
+            let seed = r.next();
+            let mut v = ValueCached::new(seed);
+            let (a, step) = (unit(&mut r) * 3.2, 0.1 + unit(&mut r) * 2.0);
+            let (x0, y0) = ((unit(&mut r) - 0.5) * 500.0, (unit(&mut r) - 0.5) * 500.0);
+            for i in 0..300 {
+                // Along a rotated line, with jumps back to revisit cells.
+                let t = (i % 97) as f32 * step;
+                let (x, y) = (x0 + t * a.cos(), y0 + t * a.sin());
+                assert_eq!(v.at(x, y).to_bits(), value(x, y, seed).to_bits(), "({x}, {y})");
             }
         }
     }

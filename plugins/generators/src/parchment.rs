@@ -6,7 +6,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::fill::fill_smooth;
-use fxkit::noise::{rand2, value, Fbm, Lattice};
+use fxkit::noise::{rand2, value, Fbm, Lattice, ValueCached};
 
 /// Parameters of `generate.parchment` and its fast variant.
 #[derive(Params, Clone)]
@@ -64,6 +64,13 @@ fn fibre(x: f32, y: f32, (sa, ca): (f32, f32), s: u64) -> f32 {
     value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4
 }
 
+/// [`fibre`] through value noise that keeps each layer's last cell, for samples along a row.
+#[inline]
+fn fibre_cached(x: f32, y: f32, (sa, ca): (f32, f32), layers: &mut [ValueCached; 2]) -> f32 {
+    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
+    layers[0].at(fu / 40.0, fv / 1.8) * 0.6 + layers[1].at(fu / 25.0, fv / 1.2) * 0.4
+}
+
 /// Distance to the nearest edge, roughened by `noise` (value noise at `6 × (u, v)`).
 #[inline]
 fn edge(pl: &Paper, x: f32, y: f32, noise: f32) -> f32 {
@@ -97,9 +104,10 @@ fn render_rows<P: Pixel>(pl: &Paper, p: &ParchmentParams, out: &mut Band<'_, P>)
         MOTTLE.sample_row(&us, v, s, Lattice::Value, false, &mut mottle);
         STAIN.sample_row(&stain_us, v * 0.7 - 7.3, s ^ 0x51, Lattice::Value, false, &mut stain);
         Lattice::Value.row(fxkit::kernels::level(), &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
+        let mut fibres = [ValueCached::new(s ^ 0xF1), ValueCached::new(s ^ 0xF2)];
         for (x, px) in row.iter_mut().enumerate() {
             let fx = x as f32 + 0.5;
-            let l = [mottle[x], stain[x], fibre(fx, fy, dir, s), edge(pl, fx, fy, rough[x])];
+            let l = [mottle[x], stain[x], fibre_cached(fx, fy, dir, &mut fibres), edge(pl, fx, fy, rough[x])];
             *px = P::from_f32(shade(p, l, x as u32, y, s));
         }
     }
