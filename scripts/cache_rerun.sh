@@ -5,24 +5,12 @@
 # the ratio (b)/(a). BIN defaults to the release build (`cargo build --release --workspace`
 # first); BIN=target/debug/fxchain PLUGINS=target/debug measures the debug build.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 N="${N:-16}" SIZE="${SIZE:-1024}" RUNS="${RUNS:-3}" JOBS="${JOBS:-2}"
 bin="${BIN:-target/release/fxchain}" plugins="${PLUGINS:-target/release}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/in" "$N" "$SIZE" <<'PY'
-import os, struct, sys, zlib, random
-out, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(out, exist_ok=True)
-def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-for i in range(n):
-    rnd = random.Random(i)
-    row = bytes(rnd.getrandbits(8) for _ in range(size * 3))
-    raw = b"".join(b"\0" + row[(y * 7) % (size * 3):] + row[:(y * 7) % (size * 3)] for y in range(size))
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
-    open(os.path.join(out, f"{i:03}.png"), "wb").write(png)
-PY
+make_pngs "$work/in" "$N" "$SIZE"
 chain() { # last sigma
   cat <<RON
 (steps: [
@@ -38,16 +26,15 @@ RON
 chain 1.0 > "$work/a.ron"
 chain 3.0 > "$work/b.ron"
 fx() { "$bin" --no-default-plugins --plugin-dir "$plugins" -q "$@"; }
-secs() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); python3 -c "print($t1 - $t0)"; }
 cached="" plain=""
 for r in $(seq "$RUNS"); do
   rm -rf "$work/cache" "$work/out-a" "$work/out-b" "$work/out-p"
   # Fills the folder (not timed), then the re-run with the last step changed.
   fx batch "$work/a.ron" --input-dir "$work/in" --output-dir "$work/out-a" --jobs "$JOBS" --cache-dir "$work/cache" --cache-budget 4G
   t=$(secs fx batch "$work/b.ron" --input-dir "$work/in" --output-dir "$work/out-b" --jobs "$JOBS" --cache-dir "$work/cache" --cache-budget 4G)
-  cached=$(python3 -c "print(min(float('${cached:-1e9}'), $t))")
+  cached=$(least "$cached" "$t")
   t=$(secs fx batch "$work/b.ron" --input-dir "$work/in" --output-dir "$work/out-p" --jobs "$JOBS")
-  plain=$(python3 -c "print(min(float('${plain:-1e9}'), $t))")
+  plain=$(least "$plain" "$t")
   for f in "$work"/out-p/*.png; do cmp -s "$f" "$work/out-b/$(basename "$f")" || { echo "outputs differ: $f" >&2; exit 1; }; done
 done
 python3 - "$plain" "$cached" "$N" "$SIZE" "$(du -sb "$work/cache" | cut -f1)" <<'PY'

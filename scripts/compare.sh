@@ -14,14 +14,15 @@
 #   SIZES       square sizes, comma-separated (default 1024,4096)
 #   QUICK       set: fewer repetitions
 #   WORK        scratch folder (default target/compare)
-#   SKIP_BUILD  set: do not run `cargo build --release --workspace` first
+#   SKIP_BUILD  set: do not build the release CLI and plugins first
 #
 # Prints a markdown table (also written to $WORK/report.md): one row per performance target with
-# fxchain's ratio to the best reference of the same run, the CPU model and the SIMD level.
+# fxchain's ratio to the best reference of the same run, the CPU model and the SIMD level; then
+# the end-to-end run at 4096² (PNG in and out, with the PNG codec alone) of scripts/stream_memory.sh
+# and the fast variants' PSNRs beside an independent measurement.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
+source "$(dirname "$0")/lib.sh"
 SIZES="${SIZES:-1024,4096}"
 WORK="${WORK:-$ROOT/target/compare}"
 FX="$ROOT/target/release/fxchain"
@@ -30,16 +31,9 @@ if [ -n "${QUICK:-}" ]; then ITER=4; fi
 export FXCHAIN_THREADS=2
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
-log() { echo "== $*" >&2; }
 
-log "setup (benches/compare/setup.sh)"
-VENV="$WORK/venv" bash benches/compare/setup.sh >&2
-PY="$WORK/venv/bin/python"
-
-if [ -z "${SKIP_BUILD:-}" ]; then
-  log "cargo build --release --workspace"
-  cargo build --release --workspace -q
-fi
+reference_venv "$WORK"
+build_release
 log "cargo build --release (benches/compare/rust_refs)"
 cargo build --release -q --manifest-path benches/compare/rust_refs/Cargo.toml --target-dir "$WORK/rust_refs"
 
@@ -87,9 +81,17 @@ for g in noise.perlin generate.sigil generate.enso generate.parchment; do
   bench "$g" --size 1024
 done
 
+# ---- end to end ---------------------------------------------------------------------------------
+log "end to end, PNG in and out, 4096² (scripts/stream_memory.sh)"
+SIZES=4096x4096 SKIP_BUILD=1 WORK="$WORK" THREADS=2 bash scripts/stream_memory.sh > "$WORK/e2e.md"
+
 # ---- report ------------------------------------------------------------------------------------
 {
   "$PY" benches/compare/report.py --refs "$REFS" --fxchain "$JSONL" --machine "$WORK/machine.json"
+  echo
+  echo "End to end, PNG file in and out, the basic chain, both sides streaming (peak RSS and wall time):"
+  echo
+  cat "$WORK/e2e.md"
   echo
   log "fast variants: plugins list against an independent PSNR"
   "$PY" benches/compare/variants_check.py "$FX" "$WORK/variants"

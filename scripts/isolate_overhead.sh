@@ -4,34 +4,18 @@
 # (`cargo build --release --workspace` first). Decode and encode are part of both runs, so the
 # ratio is the overhead a batch user sees (worker start-up included, once per --jobs worker).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 N="${N:-16}" SIZE="${SIZE:-1024}" RUNS="${RUNS:-3}"
 bin=target/release/fxchain
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/in" "$N" "$SIZE" <<'PY'
-import os, struct, sys, zlib, random
-out, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(out, exist_ok=True)
-def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-for i in range(n):
-    rnd = random.Random(i)
-    row = bytes(rnd.getrandbits(8) for _ in range(size * 3))
-    raw = b"".join(b"\0" + row[(y * 7) % (size * 3):] + row[:(y * 7) % (size * 3)] for y in range(size))
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-    png += chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b"")
-    open(os.path.join(out, f"{i:03}.png"), "wb").write(png)
-PY
+make_pngs "$work/in" "$N" "$SIZE"
 best() { # chain, extra flags...
   local chain="$1"; shift
   local b=""
   for r in $(seq "$RUNS"); do
     rm -rf "$work/out"
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$bin" --plugin-dir target/release -q "$@" batch "$chain" --input-dir "$work/in" --output-dir "$work/out"
-    t1=$(date +%s.%N)
-    b=$(python3 -c "print(min(float('${b:-1e9}'), $t1 - $t0))")
+    b=$(least "$b" "$(secs "$bin" --plugin-dir target/release -q "$@" batch "$chain" --input-dir "$work/in" --output-dir "$work/out")")
   done
   echo "$b"
 }

@@ -17,8 +17,7 @@
 # THREADS (default 2).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$ROOT"
+source "$(dirname "$0")/lib.sh"
 SIZES="${SIZES:-4096x4096,20000x20000,100000x1000}"
 WORK="${WORK:-$ROOT/target/compare}"
 THREADS="${THREADS:-2}"
@@ -26,24 +25,14 @@ FX="$ROOT/target/release/fxchain"
 mkdir -p "$WORK/stream"
 WORK="$(cd "$WORK" && pwd)"
 OUT="$WORK/stream"
-log() { echo "== $*" >&2; }
 
 if ! command -v /usr/bin/time >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then
   as_root=""
   if [ "$(id -u)" -ne 0 ]; then as_root="sudo"; fi
   $as_root apt-get update -qq && $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time
 fi
-log "setup (benches/compare/setup.sh)"
-VENV="$WORK/venv" bash benches/compare/setup.sh >&2
-PY="$WORK/venv/bin/python"
-if [ -z "${SKIP_BUILD:-}" ]; then
-  log "cargo build --release"
-  pkgs=(-p fxchain)
-  for f in $(grep -l '"cdylib"' plugins/*/Cargo.toml); do
-    pkgs+=(-p "$(sed -n 's/^name = "\(.*\)"/\1/p' "$f" | head -1)")
-  done
-  cargo build --release -q "${pkgs[@]}"
-fi
+reference_venv "$WORK"
+build_release
 export FXCHAIN_THREADS="$THREADS"
 FXP=("$FX" -q --no-default-plugins --plugin-dir "$ROOT/target/release")
 
@@ -67,6 +56,33 @@ rgb.pngsave(dst, compression=6)
 print(pyvips.version(0), pyvips.version(1), pyvips.version(2), file=sys.stderr)
 EOF
 
+# The PNG codec alone, file to file: decode, one cheap step (invert) and encode at zlib level 6.
+# fxchain's time is the whole process (plugin loading included); the references time themselves
+# after the interpreter has started and imported the library.
+cat > "$OUT/vips_codec.py" <<'EOF'
+import sys
+import time
+import pyvips
+
+t0 = time.perf_counter()
+pyvips.cache_set_max(0)
+im = pyvips.Image.new_from_file(sys.argv[1], access="sequential")
+im.invert().pngsave(sys.argv[2], compression=6)
+print(f"{time.perf_counter() - t0:.3f}", file=sys.stderr)
+EOF
+cat > "$OUT/cv_codec.py" <<'EOF'
+import sys
+import time
+import cv2
+
+t0 = time.perf_counter()
+cv2.setNumThreads(int(sys.argv[3]))
+im = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)
+cv2.imwrite(sys.argv[2], cv2.bitwise_not(im), [cv2.IMWRITE_PNG_COMPRESSION, 6])
+print(f"{time.perf_counter() - t0:.3f}", file=sys.stderr)
+EOF
+echo '(steps: [(effect: "color.invert")])' > "$OUT/codec.ron"
+
 measure() { # label, command... → "rss_kib seconds"
   local label="$1"
   shift
@@ -80,6 +96,8 @@ measure() { # label, command... → "rss_kib seconds"
 
 table="| image | fxchain peak RSS | libvips 8.18 peak RSS | RSS ratio | fxchain wall | libvips wall | time ratio |
 |---|---|---|---|---|---|---|"
+codecs="| image | fxchain | libvips 8.18 | OpenCV | time ratio (best reference) |
+|---|---|---|---|---|"
 IFS=',' read -ra sizes <<< "$SIZES"
 for s in "${sizes[@]}"; do
   w="${s%x*}"
@@ -105,9 +123,24 @@ for s in "${sizes[@]}"; do
     printf "| %s | %.1f MB | %.1f MB | %.2f | %.2f s | %.2f s | %.2f |", s, a / 1024, b / 1024, a / b, c, d, (d > 0 ? c / d : 0) }')
   table="$table
 $row"
+  log "$s: PNG codec alone (decode, invert, encode): fxchain, libvips, OpenCV"
+  read -r _ fc_t < <(measure "fxcodec_$s" "${FXP[@]}" run "$OUT/codec.ron" -i "$in" -o "$OUT/fxcodec_$s.png" --no-provenance)
+  measure "vipscodec_$s" env VIPS_CONCURRENCY="$THREADS" "$PY" "$OUT/vips_codec.py" "$in" "$OUT/vipscodec_$s.png" > /dev/null
+  measure "cvcodec_$s" "$PY" "$OUT/cv_codec.py" "$in" "$OUT/cvcodec_$s.png" "$THREADS" > /dev/null
+  vc_t=$(tail -1 "$OUT/vipscodec_$s.err") cc_t=$(tail -1 "$OUT/cvcodec_$s.err")
+  codec=$(awk -v s="$s" -v a="$fc_t" -v b="$vc_t" -v c="$cc_t" -v fa="$(stat -c %s "$OUT/fxcodec_$s.png")" \
+    -v fb="$(stat -c %s "$OUT/vipscodec_$s.png")" -v fc="$(stat -c %s "$OUT/cvcodec_$s.png")" 'BEGIN {
+    m = (b < c ? b : c); printf "| %s | %.2f s (%.1f MB) | %.2f s (%.1f MB) | %.2f s (%.1f MB) | %.2f |", s, a, fa / 1e6, b, fb / 1e6, c, fc / 1e6, (m > 0 ? a / m : 0) }')
+  codecs="$codecs
+$codec"
 done
 {
   echo "CPU: $(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $THREADS threads each; $(head -1 "$OUT/vips_${sizes[0]}.err" | sed 's/ /./g' | sed 's/^/libvips /')"
   echo
   echo "$table"
+  echo
+  echo "PNG codec alone, file to file (decode, invert, encode at zlib level 6; time and output size; fxchain's"
+  echo "time is its whole process, the references' is timed in Python after start-up and import):"
+  echo
+  echo "$codecs"
 } | tee "$WORK/stream_memory.md"

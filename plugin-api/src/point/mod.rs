@@ -194,12 +194,12 @@ impl Program {
     }
 
     /// The same program on the portable loop only (for comparisons).
-    pub fn scalar(mut self) -> Program {
-        #[cfg(target_arch = "x86_64")]
-        {
-            self.simd = None;
+    pub fn scalar(self) -> Program {
+        Program {
+            #[cfg(target_arch = "x86_64")]
+            simd: None,
+            ..self
         }
-        self
     }
 
     /// Runs the vector kernel on the longest prefix of whole vectors; returns how many pixels it

@@ -93,40 +93,48 @@ fn horizontal_boxes(a: &mut Vec<[f32; 4]>, b: &mut Vec<[f32; 4]>, radii: &[usize
     }
 }
 
+/// Units per channel unit of the vertical running sums.
+const FIXED_ONE: f64 = (1u64 << 24) as f64;
+
 /// Applies the box cascade `radii` to `n` rows of `w` pixels stored in `rows` (the first and last
 /// `sum(radii)` rows are context) and returns the `n - 2·sum` centre rows.
-fn vertical_boxes(mut cur: Vec<[f32; 4]>, mut n: usize, w: usize, radii: &[usize]) -> Vec<[f32; 4]> {
-    for &r in radii {
-        let out_rows = n - 2 * r;
-        let mut next = vec![[0f32; 4]; out_rows * w];
-        let inv = 1.0 / (2 * r + 1) as f32;
-        let mut acc = vec![[0f32; 4]; w];
-        for k in 0..2 * r {
-            for (s, p) in acc.iter_mut().zip(&cur[k * w..(k + 1) * w]) {
-                for c in 0..4 {
-                    s[c] += p[c];
-                }
+///
+/// The running sums are integers (channel values in units of 2^-24): a float sum started at a
+/// band's first row rounds differently from one started elsewhere, so a pixel would depend on
+/// where its band begins. Integer sums are exact, and every row's mean is the same for any split.
+fn vertical_boxes(cur: Vec<[f32; 4]>, mut n: usize, w: usize, radii: &[usize]) -> Vec<[f32; 4]> {
+    if radii.is_empty() {
+        return cur;
+    }
+    // Truncating conversions (`as`) saturate and are the same for any split; wrapping sums keep
+    // absurd float inputs from overflowing.
+    let mut cur: Vec<[i64; 4]> = cur.iter().map(|p| p.map(|v| (v as f64 * FIXED_ONE) as i64)).collect();
+    let add = |acc: &mut [[i64; 4]], row: &[[i64; 4]], sign: i64| {
+        for (s, p) in acc.iter_mut().zip(row) {
+            for c in 0..4 {
+                s[c] = s[c].wrapping_add(sign.wrapping_mul(p[c]));
             }
         }
+    };
+    for &r in radii {
+        let out_rows = n - 2 * r;
+        let mut next = vec![[0i64; 4]; out_rows * w];
+        let inv = 1.0 / (2 * r + 1) as f64;
+        let mut acc = vec![[0i64; 4]; w];
+        for k in 0..2 * r {
+            add(&mut acc, &cur[k * w..(k + 1) * w], 1);
+        }
         for i in 0..out_rows {
-            for (s, p) in acc.iter_mut().zip(&cur[(i + 2 * r) * w..(i + 2 * r + 1) * w]) {
-                for c in 0..4 {
-                    s[c] += p[c];
-                }
-            }
+            add(&mut acc, &cur[(i + 2 * r) * w..(i + 2 * r + 1) * w], 1);
             for (d, s) in next[i * w..(i + 1) * w].iter_mut().zip(&acc) {
-                *d = [s[0] * inv, s[1] * inv, s[2] * inv, s[3] * inv];
+                *d = s.map(|v| (v as f64 * inv) as i64);
             }
-            for (s, p) in acc.iter_mut().zip(&cur[i * w..(i + 1) * w]) {
-                for c in 0..4 {
-                    s[c] -= p[c];
-                }
-            }
+            add(&mut acc, &cur[i * w..(i + 1) * w], -1);
         }
         cur = next;
         n = out_rows;
     }
-    cur
+    cur.iter().map(|p| p.map(|v| (v as f64 / FIXED_ONE) as f32)).collect()
 }
 
 /// Parameters of the half-resolution approximation used by the fast Gaussian.

@@ -128,7 +128,7 @@ impl Filter for BoxBlur {
         Test::new("r=2, transparent border, f32")
             .params(r#"{"radius": 2, "border": "transparent"}"#)
             .f32()
-            .hash("075a7434c2b056d8"),
+            .hash("fccb4fb56dba4269"),
     ]);
     type Params = BoxParams;
 

@@ -209,6 +209,7 @@ fn vertical_avx512(t: &Terms, rows: &[&[u16]], out: &mut [f32]) {
 
 /// Blocks of `L` lanes: `mac(terms, rows, i, pos, neg)` sums the positive and negative terms of
 /// lanes `i..i + L`; the float conversion is that of [`vertical_scalar`].
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::type_complexity)]
 fn vertical_mac<const L: usize>(
