@@ -64,13 +64,6 @@ fn fibre(x: f32, y: f32, (sa, ca): (f32, f32), s: u64) -> f32 {
     value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4
 }
 
-/// [`fibre`] through value noise that keeps each layer's last cell, for samples along a row.
-#[inline]
-fn fibre_cached(x: f32, y: f32, (sa, ca): (f32, f32), layers: &mut [ValueCached; 2]) -> f32 {
-    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
-    layers[0].at(fu / 40.0, fv / 1.8) * 0.6 + layers[1].at(fu / 25.0, fv / 1.2) * 0.4
-}
-
 /// Distance to the nearest edge, roughened by `noise` (value noise at `6 × (u, v)`).
 #[inline]
 fn edge(pl: &Paper, x: f32, y: f32, noise: f32) -> f32 {
@@ -97,23 +90,42 @@ fn render_rows<P: Pixel>(pl: &Paper, p: &ParchmentParams, out: &mut Band<'_, P>)
     let dir = fibre_direction(s);
     let us: Vec<f32> = (0..w).map(|x| (x as f32 + 0.5) / pl.cell).collect();
     let stain_us: Vec<f32> = us.iter().map(|&u| u * 0.7 + 13.1).collect();
-    let [mut mottle, mut stain, mut rough] = [(); 3].map(|_| vec![0.0f32; w]);
+    let xs: Vec<f32> = (0..w).map(|x| x as f32 + 0.5).collect();
+    let [mut mottle, mut stain, mut rough, mut fib, mut edges, mut grains] = [(); 6].map(|_| vec![0.0f32; w]);
+    let mut fibre_at = [(); 4].map(|_| vec![0.0f32; w]);
+    let mut rgba = vec![RgbaF32::default(); w];
+    let (sa, ca) = dir;
     for (y, row) in out.rows_mut() {
         let fy = y as f32 + 0.5;
         let v = fy / pl.cell;
         MOTTLE.sample_row(&us, v, s, Lattice::Value, false, &mut mottle);
         STAIN.sample_row(&stain_us, v * 0.7 - 7.3, s ^ 0x51, Lattice::Value, false, &mut stain);
         Lattice::Value.row(fxkit::kernels::level(), &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
-        let mut fibres = [ValueCached::new(s ^ 0xF1), ValueCached::new(s ^ 0xF2)];
-        for (x, px) in row.iter_mut().enumerate() {
-            let fx = x as f32 + 0.5;
-            let l = [mottle[x], stain[x], fibre_cached(fx, fy, dir, &mut fibres), edge(pl, fx, fy, rough[x])];
-            *px = P::from_f32(shade(p, l, x as u32, y, s));
+        // The fibres' lattice coordinates (as in `fibre`), then their noise keeping each
+        // layer's last cell.
+        let [a, b, c, d] = &mut fibre_at;
+        for (i, &x) in xs.iter().enumerate() {
+            let (fu, fv) = (x * ca + fy * sa, -x * sa + fy * ca);
+            (a[i], b[i], c[i], d[i]) = (fu / 40.0, fv / 1.8, fu / 25.0, fv / 1.2);
+        }
+        let mut layers = [ValueCached::new(s ^ 0xF1), ValueCached::new(s ^ 0xF2)];
+        for (i, f) in fib.iter_mut().enumerate() {
+            *f = layers[0].at(a[i], b[i]) * 0.6 + layers[1].at(c[i], d[i]) * 0.4;
+        }
+        for (i, (e, g)) in edges.iter_mut().zip(grains.iter_mut()).enumerate() {
+            *e = edge(pl, xs[i], fy, rough[i]);
+            *g = grain(i as u32, y, s);
+        }
+        for (i, c) in rgba.iter_mut().enumerate() {
+            *c = shade_grain(p, [mottle[i], stain[i], fib[i], edges[i]], grains[i]);
+        }
+        for (px, &c) in row.iter_mut().zip(&rgba) {
+            *px = P::from_f32(c);
         }
     }
 }
 
-#[inline]
+#[inline(always)]
 fn smooth(a: f32, b: f32, x: f32) -> f32 {
     let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
@@ -121,9 +133,21 @@ fn smooth(a: f32, b: f32, x: f32) -> f32 {
 
 /// Colour of a pixel from its smooth fields and its grain.
 fn shade(p: &ParchmentParams, l: [f32; N], x: u32, y: u32, seed: u64) -> RgbaF32 {
+    shade_grain(p, l, grain(x, y, seed))
+}
+
+/// The grain's random number at pixel `(x, y)`.
+#[inline]
+fn grain(x: u32, y: u32, seed: u64) -> f32 {
+    rand2(x as i64, y as i64, seed ^ 0x6A)
+}
+
+/// [`shade`] given the grain's random number `g`.
+#[inline(always)]
+fn shade_grain(p: &ParchmentParams, l: [f32; N], g: f32) -> RgbaF32 {
     let [mottle, stain, fibre, edge] = l;
     // Brightness from mottling, fibres and grain.
-    let grain = (rand2(x as i64, y as i64, seed ^ 0x6A) - 0.5) * 0.08 * p.grain;
+    let grain = (g - 0.5) * 0.08 * p.grain;
     let light = 1.0 + (mottle - 0.5) * 0.22 + (fibre - 0.5) * 0.09 * p.fibres + grain;
     // Stains: blotches where the stain field passes a threshold set by age, with darker rims.
     let th = 0.68 - 0.18 * p.age;
