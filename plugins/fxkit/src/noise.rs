@@ -200,14 +200,31 @@ impl Lattice {
     /// hashed once; rows that would need far more corners than pixels, cells from 2^22 up
     /// and Perlin rows on a lattice line in y are computed per pixel.
     pub fn row(self, level: Level, xs: &[f32], mul: f32, y: f32, seed: u64, out: &mut [f32]) {
+        self.row_with(&mut RowScratch::default(), level, xs, mul, y, seed, out)
+    }
+
+    /// [`Lattice::row`] with buffers kept in `scratch` between calls; the corners' hashes are
+    /// kept too and reused while the next row (of the same seed) lies on the same lattice rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn row_with(
+        self,
+        scratch: &mut RowScratch,
+        level: Level,
+        xs: &[f32],
+        mul: f32,
+        y: f32,
+        seed: u64,
+        out: &mut [f32],
+    ) {
         let n = xs.len().min(out.len());
         let (xs, out) = (&xs[..n], &mut out[..n]);
         if n == 0 {
             return;
         }
-        let mut xf = vec![0.0f32; n];
+        let RowScratch { xf, key, hashes, tab } = scratch;
+        xf.resize(n, 0.0);
         let mut range = (0.0, 0.0, false);
-        kernels::noise::floors(level, xs, mul, &mut xf, &mut range);
+        kernels::noise::floors(level, xs, mul, xf, &mut range);
         let (lo, hi, ok) = range;
         let (yf, fy) = (floor(y), y - floor(y));
         let yi = yf as i64;
@@ -223,18 +240,28 @@ impl Lattice {
         // kernels to read a few corners past the end.
         let corners = (hi - lo) as usize + 2;
         let x0 = lo as i64;
-        let mut tab = [(); 4].map(|_| Vec::with_capacity(corners + 8));
+        if *key != Some((self, seed, yi, x0, corners)) {
+            *key = Some((self, seed, yi, x0, corners));
+            hashes.clear();
+            for r in 0..2 {
+                hashes.extend((0..corners as i64).map(|j| hash2(x0 + j, yi + r, seed)));
+            }
+        }
+        let (top, bot) = hashes.split_at(corners);
+        for t in tab.iter_mut() {
+            t.clear();
+        }
         match self {
             Lattice::Value => {
-                for j in 0..corners as i64 {
-                    tab[0].push(rand2(x0 + j, yi, seed));
-                    tab[1].push(rand2(x0 + j, yi + 1, seed));
-                }
+                // As `rand2`.
+                let unit = |h: u64| (h >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
+                tab[0].extend(top.iter().map(|&h| unit(h)));
+                tab[1].extend(bot.iter().map(|&h| unit(h)));
             }
             Lattice::Perlin => {
-                for j in 0..corners as i64 {
-                    for (r, dy) in [(0, fy), (1, fy - 1.0)] {
-                        let (p, c) = gradient_row(hash2(x0 + j, yi + r as i64, seed), dy);
+                for (r, (hs, dy)) in [(top, fy), (bot, fy - 1.0)].into_iter().enumerate() {
+                    for &h in hs {
+                        let (p, c) = gradient_row(h, dy);
                         tab[2 * r].push(p);
                         tab[2 * r + 1].push(c);
                     }
@@ -242,13 +269,30 @@ impl Lattice {
             }
         }
         tab.iter_mut().for_each(|t| t.resize(corners + 8, 0.0));
-        let [a, b, c, d] = &tab;
+        let [a, b, c, d] = &*tab;
         let k = kernels::noise::Corners { lo, tables: [a, b, c, d] };
         match self {
-            Lattice::Value => kernels::noise::value_pixels(level, xs, mul, &xf, &k, smooth(fy), out),
-            Lattice::Perlin => kernels::noise::perlin_pixels(level, xs, mul, &xf, &k, smooth(fy), out),
+            Lattice::Value => kernels::noise::value_pixels(level, xs, mul, xf, &k, smooth(fy), out),
+            Lattice::Perlin => kernels::noise::perlin_pixels(level, xs, mul, xf, &k, smooth(fy), out),
         }
     }
+}
+
+/// Buffers of [`Lattice::row_with`] kept between rows, with the hashes of the last row's
+/// lattice corners.
+#[derive(Clone, Debug, Default)]
+pub struct RowScratch {
+    xf: Vec<f32>,
+    key: Option<(Lattice, u64, i64, i64, usize)>,
+    hashes: Vec<u64>,
+    tab: [Vec<f32>; 4],
+}
+
+/// Buffers of [`Fbm::sample_row_with`] kept between rows: one [`RowScratch`] per octave.
+#[derive(Clone, Debug, Default)]
+pub struct FbmScratch {
+    octave: Vec<f32>,
+    rows: Vec<RowScratch>,
 }
 
 /// Fractal Brownian motion: a sum of octaves of a base noise.
@@ -297,18 +341,39 @@ impl Fbm {
         signed: bool,
         out: &mut [f32],
     ) {
+        self.sample_row_with(&mut FbmScratch::default(), level, xs, y, seed, base, signed, out)
+    }
+
+    /// [`Fbm::sample_row_at`] with buffers and corner hashes kept in `scratch` between rows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_row_with(
+        &self,
+        scratch: &mut FbmScratch,
+        level: Level,
+        xs: &[f32],
+        y: f32,
+        seed: u64,
+        base: Lattice,
+        signed: bool,
+        out: &mut [f32],
+    ) {
         let n = xs.len().min(out.len());
         let (xs, out) = (&xs[..n], &mut out[..n]);
         out.fill(0.0);
-        let mut octave = vec![0.0f32; n];
+        let octaves = self.octaves.max(1) as usize;
+        let FbmScratch { octave, rows } = scratch;
+        octave.resize(n, 0.0);
+        if rows.len() < octaves {
+            rows.resize_with(octaves, RowScratch::default);
+        }
         let (mut amp, mut freq, mut norm) = (1.0f32, 1.0f32, 0.0f32);
-        for o in 0..self.octaves.max(1) {
+        for (o, rs) in rows.iter_mut().enumerate().take(octaves) {
             let s = seed.wrapping_add(o as u64 * 0x9E37_79B9);
-            base.row(level, xs, freq, y * freq, s, &mut octave);
+            base.row_with(rs, level, xs, freq, y * freq, s, octave);
             if signed {
-                out.iter_mut().zip(&octave).for_each(|(sum, &n)| *sum += amp * (n * 0.5 + 0.5));
+                out.iter_mut().zip(&*octave).for_each(|(sum, &n)| *sum += amp * (n * 0.5 + 0.5));
             } else {
-                out.iter_mut().zip(&octave).for_each(|(sum, &n)| *sum += amp * n);
+                out.iter_mut().zip(&*octave).for_each(|(sum, &n)| *sum += amp * n);
             }
             norm += amp;
             amp *= self.gain;
@@ -391,6 +456,29 @@ mod tests {
                     let mut got = vec![f32::NAN; xs.len()];
                     fbm.sample_row_at(level, &xs, y, seed, base, signed, &mut got);
                     assert_eq!(bits(&got), bits(&want), "{base:?} {fbm:?} at {level}, case {case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_through_one_scratch_give_the_bits_of_fresh_rows() {
+        // Successive rows (most on the lattice rows of the one before), widths and seeds that
+        // change between calls, at every level.
+        let mut r = TestRng::new(21);
+        let fbm = Fbm { octaves: 5, gain: 0.5, lacunarity: 2.0 };
+        for level in Level::available_levels() {
+            for base in [Lattice::Value, Lattice::Perlin] {
+                let mut scratch = FbmScratch::default();
+                for row in 0..200 {
+                    let (w, scale, seed) = (1 + row / 40 * 37, [7.0, 64.0][row % 2], 3 + (row / 50) as u64);
+                    let xs: Vec<f32> = (0..w).map(|i| (i as f32 + 0.5) / scale).collect();
+                    let y = (row as f32 * 0.9 + 0.5) / scale + r.below(2) as f32 * 0.01;
+                    let mut fresh = vec![0.0f32; w];
+                    let mut kept = vec![0.0f32; w];
+                    fbm.sample_row_at(level, &xs, y, seed, base, true, &mut fresh);
+                    fbm.sample_row_with(&mut scratch, level, &xs, y, seed, base, true, &mut kept);
+                    assert_eq!(bits(&kept), bits(&fresh), "{base:?} at {level}, row {row}");
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::fill::fill_smooth;
-use fxkit::noise::{perlin, Fbm, Lattice};
+use fxkit::noise::{perlin, Fbm, FbmScratch, Lattice};
 
 use crate::mix;
 
@@ -59,18 +59,20 @@ fn render_rows<P: Pixel>(p: &NoiseParams, base: Lattice, signed: bool, out: &mut
     let f = Fbm { octaves: p.octaves, gain: p.gain, lacunarity: p.lacunarity };
     let us: Vec<f32> = (0..w).map(|x| (x as f32 + 0.5) / p.scale).collect();
     let mut ch = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
+    let mut scratch = [(); 3].map(|_| FbmScratch::default());
+    let level = fxkit::kernels::level();
     for (y, row) in out.rows_mut() {
         let v = (y as f32 + 0.5) / p.scale;
         if p.rgb {
-            for (c, s) in ch.iter_mut().zip(channel_seeds(seed)) {
-                f.sample_row(&us, v, s, base, signed, c);
+            for ((c, s), k) in ch.iter_mut().zip(channel_seeds(seed)).zip(&mut scratch) {
+                f.sample_row_with(k, level, &us, v, s, base, signed, c);
             }
             let [r, g, b] = &ch;
             for (i, px) in row.iter_mut().enumerate() {
                 *px = P::from_f32(RgbaF32::new(r[i].clamp(0.0, 1.0), g[i].clamp(0.0, 1.0), b[i].clamp(0.0, 1.0), 1.0));
             }
         } else {
-            f.sample_row(&us, v, seed, base, signed, &mut ch[0]);
+            f.sample_row_with(&mut scratch[0], level, &us, v, seed, base, signed, &mut ch[0]);
             for (px, &n) in row.iter_mut().zip(&ch[0]) {
                 *px = P::from_f32(mix(p.low, p.high, n.clamp(0.0, 1.0)));
             }

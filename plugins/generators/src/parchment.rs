@@ -6,7 +6,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::fill::fill_smooth;
-use fxkit::noise::{rand2, value, Fbm, Lattice, ValueCached};
+use fxkit::noise::{rand2, value, Fbm, FbmScratch, Lattice, RowScratch, ValueCached};
 
 /// Parameters of `generate.parchment` and its fast variant.
 #[derive(Params, Clone)]
@@ -95,12 +95,16 @@ fn render_rows<P: Pixel>(pl: &Paper, p: &ParchmentParams, out: &mut Band<'_, P>)
     let mut fibre_at = [(); 4].map(|_| vec![0.0f32; w]);
     let mut rgba = vec![RgbaF32::default(); w];
     let (sa, ca) = dir;
+    let level = fxkit::kernels::level();
+    let (mut mottle_k, mut stain_k, mut rough_k) =
+        (FbmScratch::default(), FbmScratch::default(), RowScratch::default());
     for (y, row) in out.rows_mut() {
         let fy = y as f32 + 0.5;
         let v = fy / pl.cell;
-        MOTTLE.sample_row(&us, v, s, Lattice::Value, false, &mut mottle);
-        STAIN.sample_row(&stain_us, v * 0.7 - 7.3, s ^ 0x51, Lattice::Value, false, &mut stain);
-        Lattice::Value.row(fxkit::kernels::level(), &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
+        MOTTLE.sample_row_with(&mut mottle_k, level, &us, v, s, Lattice::Value, false, &mut mottle);
+        let sv = v * 0.7 - 7.3;
+        STAIN.sample_row_with(&mut stain_k, level, &stain_us, sv, s ^ 0x51, Lattice::Value, false, &mut stain);
+        Lattice::Value.row_with(&mut rough_k, level, &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
         // The fibres' lattice coordinates (as in `fibre`), then their noise keeping each
         // layer's last cell.
         let [a, b, c, d] = &mut fibre_at;
