@@ -172,7 +172,7 @@ pub const DONE_FILE: &str = ".fxchain-done";
 pub fn fingerprint(chain: &Chain, registry: &Registry, options: &BatchOptions) -> String {
     let mut h = blake3::Hasher::new();
     h.update(chain.source.text.as_bytes());
-    let quality = options.job.quality.unwrap_or(chain.quality);
+    let quality = options.job.render.quality.unwrap_or(chain.quality);
     for step in &chain.steps {
         if let Some(info) = resolve_effect(registry, step, quality) {
             h.update(info.id.as_bytes());

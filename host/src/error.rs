@@ -110,6 +110,15 @@ pub enum RunError {
         /// How to give it.
         hint: String,
     },
+    /// The chain's own `size` (of its generators) is beyond the image limits: a problem of the
+    /// chain, not of an image.
+    #[error("{chain}: the chain's size: {reason}")]
+    ChainSize {
+        /// The chain's name (its file).
+        chain: String,
+        /// Which limit it passes.
+        reason: String,
+    },
     /// An effect declared an output or input that the host cannot use.
     #[error("step {step} ({effect}): {message}")]
     BadPlan {

@@ -16,9 +16,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use fxchain_plugin_api::{PixelFormat, Size, Tier};
+use fxchain_plugin_api::{PixelFormat, Size};
 
 use crate::cache::{DiskCache, ResultCache};
 use crate::chain::{Chain, Precision};
@@ -26,7 +25,6 @@ use crate::error::{ImageError, RunError};
 use crate::exec::{render_with_deadline, RenderOptions, RenderResult, StepReport};
 use crate::frame::Frame;
 use crate::io::{ImageLimits, OutputFormat};
-use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::stream::{RowSink, SinkError, StreamInput, StreamOptions};
 
@@ -50,27 +48,18 @@ pub enum Execution {
 /// What a job is run with. Every command fills the same fields from the same flags.
 #[derive(Clone)]
 pub struct JobOptions {
-    /// Quality profile overriding the chain's.
-    pub quality: Option<Tier>,
+    /// The executor's options: quality profile, bands, fusing, the result cache, metrics, the
+    /// deadline, concurrent branches. The result cache serves materialised renders only.
+    pub render: RenderOptions,
     /// Scale inputs and the generator size down to fit this many pixels first.
     pub preview: Option<u32>,
     /// Reorder steps where it is safe (`None`: as the chain's `optimize` says).
     pub optimize: Option<bool>,
-    /// Longest a render may take.
-    pub deadline: Option<Duration>,
     /// Decoding limits, which a chain's generator size obeys as well.
     pub limits: ImageLimits,
-    /// Where intermediate results are kept (materialised renders only).
-    pub cache: Option<Arc<ResultCache>>,
-    /// The disk tier of the result cache (`--cache-dir`): attached to `cache`, or to a cache
+    /// The disk tier of the result cache (`--cache-dir`): attached to `render.cache`, or to a cache
     /// with no memory tier when there is none. A job with one renders whole frames.
     pub cache_dir: Option<Arc<DiskCache>>,
-    /// Where per-effect figures are recorded.
-    pub metrics: Option<Arc<Metrics>>,
-    /// Rows per band (and per strip when streaming).
-    pub band_rows: Option<u32>,
-    /// Fuse consecutive point steps.
-    pub fuse: bool,
     /// Streaming or whole frames.
     pub execution: Execution,
     /// Render in worker processes (`--isolate`).
@@ -94,16 +83,11 @@ pub struct JobOptions {
 impl Default for JobOptions {
     fn default() -> Self {
         JobOptions {
-            quality: None,
+            render: RenderOptions::default(),
             preview: None,
             optimize: None,
-            deadline: None,
             limits: ImageLimits::default(),
-            cache: None,
             cache_dir: None,
-            metrics: None,
-            band_rows: None,
-            fuse: true,
             execution: Execution::Auto,
             #[cfg(unix)]
             isolate: None,
@@ -119,32 +103,13 @@ impl Default for JobOptions {
 impl std::fmt::Debug for JobOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobOptions")
-            .field("quality", &self.quality)
+            .field("render", &self.render)
             .field("preview", &self.preview)
             .field("optimize", &self.optimize)
-            .field("deadline", &self.deadline)
             .field("limits", &self.limits)
-            .field("cache", &self.cache.is_some())
             .field("cache_dir", &self.cache_dir.as_ref().map(|d| d.dir()))
-            .field("band_rows", &self.band_rows)
-            .field("fuse", &self.fuse)
             .field("execution", &self.execution)
             .finish()
-    }
-}
-
-impl JobOptions {
-    /// The executor's options for these.
-    pub fn render_options(&self) -> RenderOptions {
-        RenderOptions {
-            quality: self.quality,
-            band_rows: self.band_rows,
-            fuse: self.fuse,
-            cache: self.cache.clone(),
-            metrics: self.metrics.clone(),
-            deadline: self.deadline,
-            ..Default::default()
-        }
     }
 }
 
@@ -281,7 +246,7 @@ fn wants_stream(job: &Job) -> bool {
         Execution::Stream => true,
         Execution::Materialise => false,
         Execution::Auto => {
-            job.options.cache.is_none()
+            job.options.render.cache.is_none()
                 && job.options.preview.is_none()
                 && isolated(&job.options).is_none()
                 && job.outputs.iter().all(|o| matches!(o, JobOutput::File { .. }))
@@ -293,14 +258,14 @@ fn wants_stream(job: &Job) -> bool {
 pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     let Job { mut chain, inputs, outputs, mut options } = job_checked(job)?;
     if let Some(disk) = &options.cache_dir {
-        options.cache.get_or_insert_with(|| ResultCache::new(0, None)).attach_disk(disk.clone());
+        options.render.cache.get_or_insert_with(|| ResultCache::new(0, None)).attach_disk(disk.clone());
     }
     // Generators render at the chain's size: it obeys the same limits as an input image.
     if let Some(s) = chain.size {
         options
             .limits
             .check(s.width, s.height)
-            .map_err(|reason| RunError::Image(ImageError::Limits { path: chain.source.name.clone().into(), reason }))?;
+            .map_err(|reason| RunError::ChainSize { chain: chain.source.name.clone(), reason })?;
     }
     for name in &chain.inputs {
         if !inputs.iter().any(|(n, _)| n == name) {
@@ -327,10 +292,10 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
     }
     let sizes: HashMap<String, Size> = opened.iter().map(|(k, o)| (k.clone(), o.size())).collect();
     if options.optimize.unwrap_or(chain.optimize) && options.preview.is_none() {
-        chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
+        chain = crate::plan::optimize(&chain, registry, &sizes, options.render.quality)?;
     }
     let probe = Job { chain, inputs: Vec::new(), outputs, options };
-    let refused = crate::stream::not_streamable(&probe.chain, registry, probe.options.quality);
+    let refused = crate::stream::not_streamable(&probe.chain, registry, probe.options.render.quality);
     let stream = wants_stream(&probe) && refused.is_none();
     let Job { mut chain, outputs, options, .. } = probe;
     if !stream {
@@ -412,17 +377,17 @@ pub fn run(job: Job, registry: &Arc<Registry>) -> Result<JobResult, RunError> {
         crate::plan::shrink_for_preview(&mut chain, &mut frames, max);
         if options.optimize.unwrap_or(chain.optimize) {
             let sizes = frames.iter().map(|(k, f)| (k.clone(), f.size())).collect();
-            chain = crate::plan::optimize(&chain, registry, &sizes, options.quality)?;
+            chain = crate::plan::optimize(&chain, registry, &sizes, options.render.quality)?;
         }
     }
     #[cfg(unix)]
     if let Some((pool, job)) = &options.isolate {
-        let rendered = pool.render(job, &frames, options.deadline)?;
+        let rendered = pool.render(job, &frames, options.render.deadline)?;
         let sizes = rendered.iter().map(|f| f.size()).collect();
         let frames = writer.write_frames(&rendered, &outputs)?;
         return Ok(JobResult { frames, sizes, steps: Vec::new(), streamed: false, chain });
     }
-    let render = options.render_options();
+    let render = options.render.clone();
     let RenderResult { outputs: rendered, steps } = render_with_deadline(&chain, registry, &frames, &render)?;
     let sizes = rendered.iter().map(|f| f.size()).collect();
     let frames = writer.write_frames(&rendered, &outputs)?;
@@ -599,10 +564,10 @@ fn run_streaming(
     options: &JobOptions,
     writer: Arc<Writer>,
 ) -> Result<JobResult, RunError> {
-    let render = options.render_options();
+    let render = options.render.clone();
     let shapes = crate::stream::output_shapes(&chain, registry, &sizes, &render)?;
     let sizes: Vec<Size> = shapes.iter().map(|s| s.0).collect();
-    let deadline = options.deadline;
+    let deadline = options.render.deadline;
     let (tx, rx) = std::sync::mpsc::channel();
     let registry = registry.clone();
     type Streamed = (Vec<Option<Arc<Frame>>>, Vec<StepReport>, Chain);
@@ -697,12 +662,7 @@ pub fn run_frames(
         inputs: inputs.iter().map(|(k, f)| (k.clone(), JobInput::Frame(f.clone()))).collect(),
         outputs: vec![JobOutput::Memory; chain.outputs.len()],
         options: JobOptions {
-            quality: options.quality,
-            deadline: options.deadline,
-            cache: options.cache.clone(),
-            metrics: options.metrics.clone(),
-            band_rows: options.band_rows,
-            fuse: options.fuse,
+            render: options.clone(),
             limits: ImageLimits {
                 max_width: u32::MAX,
                 max_height: u32::MAX,

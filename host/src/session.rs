@@ -146,7 +146,7 @@ pub struct Session {
 
 impl Session {
     /// A session over `chain_path` with named `inputs`, rendered with `options` (the command
-    /// line's; `options.cache` keeps intermediate results, one is made when it has none) and the
+    /// line's; `options.render.cache` keeps intermediate results, one is made when it has none) and the
     /// command line's `overrides` (the page's overrides apply after them).
     pub fn new(
         live: Arc<LiveRegistry>,
@@ -155,7 +155,7 @@ impl Session {
         overrides: Vec<Override>,
         mut options: JobOptions,
     ) -> Session {
-        options.cache.get_or_insert_with(|| ResultCache::new(512 << 20, None));
+        options.render.cache.get_or_insert_with(|| ResultCache::new(512 << 20, None));
         Session { live, chain_path, inputs, overrides, options, state: Mutex::default(), inputs_version: 0.into() }
     }
 
@@ -171,7 +171,7 @@ impl Session {
 
     /// The result cache.
     pub fn cache(&self) -> &Arc<ResultCache> {
-        self.options.cache.as_ref().expect("a session has a cache")
+        self.options.render.cache.as_ref().expect("a session has a cache")
     }
 
     /// Forgets the decoded inputs (a file changed).
@@ -250,7 +250,8 @@ impl Session {
         }
         // The page's mode picks the quality of quick previews; a full render uses the command
         // line's (or the chain's).
-        let options = JobOptions { quality: request.mode.quality().or(self.options.quality), ..self.options.clone() };
+        let mut options = self.options.clone();
+        options.render.quality = request.mode.quality().or(options.render.quality);
         let job = Job {
             inputs: frames.iter().map(|(k, f)| (k.clone(), JobInput::Frame(f.clone()))).collect(),
             outputs: vec![JobOutput::Memory; chain.outputs.len()],

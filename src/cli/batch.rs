@@ -333,7 +333,7 @@ pub fn run(g: &Global, args: BatchArgs) -> i32 {
     job_options.isolate = workers.map(|w| (w, args.render.isolate_job(g, &chain)));
     args.meta.apply(&mut job_options, &args.render, &overrides, None);
     args.io.apply(&mut job_options);
-    job_options.cache =
+    job_options.render.cache =
         (args.cache_mb > 0).then(|| fxchain_host::cache::ResultCache::new(super::mib(args.cache_mb), None));
     let options = BatchOptions {
         on_error: args.on_error,

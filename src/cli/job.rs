@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use fxchain_host::chain::Override;
 use fxchain_host::pipeline::JobOptions;
+use fxchain_host::RenderOptions;
 
 use super::{parse_overrides, parse_quality, Global};
 
@@ -60,12 +61,15 @@ impl RenderArgs {
         let overrides = parse_overrides(&self.sets)?;
         let quality = parse_quality(self.quality.as_deref())?;
         let options = JobOptions {
-            quality,
+            render: RenderOptions {
+                quality,
+                deadline: g.deadline(),
+                band_rows: g.band_rows,
+                fuse: !self.no_fuse,
+                ..Default::default()
+            },
             optimize: self.no_optimize.then_some(false),
-            deadline: g.deadline(),
             limits: g.limits(),
-            band_rows: g.band_rows,
-            fuse: !self.no_fuse,
             cache_dir: self.disk_cache()?,
             ..Default::default()
         };

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 use fxchain_host::io::Target;
 use fxchain_host::pipeline::{Job, JobInput, JobOutput};
+use fxchain_host::RunError;
 
 use super::job::RenderArgs;
 use super::{exit, report, Global};
@@ -107,7 +108,7 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
     options.preview = args.preview;
     args.meta.apply(&mut options, &args.render, &overrides, args.preview);
     args.io.apply(&mut options);
-    options.metrics = Some(metrics.clone());
+    options.render.metrics = Some(metrics.clone());
     options.isolate = match g.workers(&registry, &chain, rayon::current_num_threads()) {
         Ok(w) => w.map(|w| (w, args.render.isolate_job(g, &chain))),
         Err(e) => {
@@ -115,13 +116,6 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
             return exit::ENV;
         }
     };
-    // Generators render at the chain's size: it obeys the same limits as an input image.
-    if let Some(s) = chain.size {
-        if let Err(e) = g.limits().check(s.width, s.height) {
-            eprintln!("error: {}: the chain's size: {e}", args.chain.display());
-            return exit::USAGE;
-        }
-    }
     fxchain_host::pipeline::clean_output_folders(&destinations);
     let names: Vec<String> =
         files.iter().map(|p| if p == Path::new("-") { "<stdout>".into() } else { p.display().to_string() }).collect();
@@ -133,7 +127,9 @@ pub fn run(g: &Global, args: RunArgs) -> i32 {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return if matches!(e, fxchain_host::RunError::MissingInput { .. }) { exit::USAGE } else { exit::FAILED };
+            // A missing input or an oversized chain is the chain's or the command line's fault.
+            let usage = matches!(e, RunError::MissingInput { .. } | RunError::ChainSize { .. });
+            return if usage { exit::USAGE } else { exit::FAILED };
         }
     };
     if !g.quiet {

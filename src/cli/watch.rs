@@ -116,7 +116,7 @@ pub fn run(g: &Global, args: WatchArgs) -> i32 {
         Ok(o) => o,
         Err(code) => return code,
     };
-    options.cache = Some(ResultCache::new(super::mib(args.cache_mb), None));
+    options.render.cache = Some(ResultCache::new(super::mib(args.cache_mb), None));
     if let Some(Err(e)) = args.output.as_deref().map(|o| args.io.output(o)) {
         eprintln!("error: {e}");
         return super::exit::USAGE;

@@ -165,16 +165,23 @@ impl StepSpans {
     }
 }
 
-/// Renders the two-branch chain on two threads under a subscriber recording the step spans;
+/// Renders the two-branch chain on two threads under a subscriber recording the step spans,
+/// with the executor itself or (`pipeline`) the way every command does (`run::run_frames`);
 /// returns whether the spans of the two branches overlap in time.
-fn branches_overlap(opts: &RenderOptions) -> bool {
-    let reg = registry();
+fn branches_overlap(opts: &RenderOptions, pipeline: bool) -> bool {
+    let reg = crate::support::shared_registry();
     let inputs = input(640, 480);
     let spans = StepSpans::default();
     let subscriber = tracing_subscriber::registry().with(spans.clone());
-    pool(2)
-        .install(|| tracing::subscriber::with_default(subscriber, || run(reg, TWO_BRANCHES, &inputs, opts)))
-        .unwrap();
+    let render = || {
+        if pipeline {
+            let c = chain::validate(ChainSource::from_text("branches.ron", TWO_BRANCHES), &reg, &[]).unwrap();
+            fxchain_host::run::run_frames(&c, &reg, &inputs, opts).map(|_| ()).map_err(|e| e.to_string())
+        } else {
+            run(&reg, TWO_BRANCHES, &inputs, opts).map(|_| ())
+        }
+    };
+    pool(2).install(|| tracing::subscriber::with_default(subscriber, render)).unwrap();
     let (a_in, a_out) = spans.of("#1 \"a\"");
     let (b_in, b_out) = spans.of("#2 \"b\"");
     a_in < b_out && b_in < a_out
@@ -182,6 +189,14 @@ fn branches_overlap(opts: &RenderOptions) -> bool {
 
 #[test]
 fn the_spans_of_independent_branches_overlap_and_do_not_when_sequential() {
-    assert!(!branches_overlap(&sequential()), "sequentially, one branch ends before the other starts");
-    assert!(branches_overlap(&RenderOptions::default()), "the two branches render at the same time");
+    assert!(!branches_overlap(&sequential(), false), "sequentially, one branch ends before the other starts");
+    assert!(branches_overlap(&RenderOptions::default(), false), "the two branches render at the same time");
+}
+
+#[test]
+fn the_pipeline_passes_the_choice_on_to_the_executor() {
+    // `run_frames` (the Python package, worker processes and embedding programs) rebuilt the
+    // executor's options from some of their fields and always rendered branches concurrently.
+    assert!(!branches_overlap(&sequential(), true), "sequential through the pipeline");
+    assert!(branches_overlap(&RenderOptions::default(), true), "concurrent through the pipeline");
 }

@@ -259,7 +259,7 @@ fn streamed_png_files_equal_the_materialised_ones() {
             let out = dir.path().join(format!("{name} {mode}.png"));
             let options = JobOptions {
                 execution,
-                band_rows: Some(16),
+                render: fxchain_host::RenderOptions { band_rows: Some(16), ..Default::default() },
                 provenance: Some((Default::default(), Vec::new())),
                 ..Default::default()
             };
