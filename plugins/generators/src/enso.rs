@@ -44,6 +44,22 @@ impl Enso {
         base * (1.0 - 0.7 * t.powf(1.6)) * (0.9 + 0.2 * value(t * 6.0, 0.5, seed ^ 7))
     }
 
+    /// A radius inside which [`Enso::coverage`] is 0: the stroke's centre line stays beyond
+    /// `r × (1 - 0.0125 - 0.03)` and its half width plus ragged edge below
+    /// `0.5 × width × r × 1.1 × 1.06` (the first touch is a disc of at most that radius on the
+    /// circle), and coverage needs a distance below that plus half a pixel; with 1 % and 2 px to
+    /// spare for rounding.
+    fn inner_radius(&self, p: &EnsoParams) -> f32 {
+        self.r * (0.9575 - 0.583 * p.width) * 0.99 - 2.5
+    }
+
+    /// A radius beyond which [`Enso::coverage`] is 0, by the same bounds as
+    /// [`Enso::inner_radius`]: `r × 1.0125` plus the half width and ragged edge, half a pixel,
+    /// 1 % and 2 px.
+    fn outer_radius(&self, p: &EnsoParams) -> f32 {
+        self.r * (1.0125 + 0.583 * p.width) * 1.01 + 2.5
+    }
+
     fn coverage(&self, p: &EnsoParams, seed: u64, x: f32, y: f32) -> f32 {
         let (dx, dy) = (x - self.cx, y - self.cy);
         let d = dx.hypot(dy);
@@ -108,7 +124,8 @@ impl Generator for Enso {
     }
     fn render<P: Pixel>(&self, p: &EnsoParams, out: &mut Band<'_, P>) {
         let seed = out.seed();
-        let reach = self.r * (1.1 + p.width);
+        let reach = (self.r * (1.1 + p.width)).min(self.outer_radius(p));
+        let inner = self.inner_radius(p);
         let bg = P::from_f32(p.background.to_rgbaf32());
         // Only the pixels within reach of the circle can be inked.
         for (y, row) in out.rows_mut() {
@@ -121,12 +138,52 @@ impl Generator for Enso {
             let e = (reach * reach - dy * dy).sqrt();
             let (x0, x1) =
                 (((self.cx - e).floor().max(0.0)) as usize, ((self.cx + e).ceil().max(0.0) as usize).min(row.len()));
+            // Nor the inside of the ring: see `inner_radius`.
+            let (h0, h1) = match inner * inner - dy * dy {
+                q if inner > 0.0 && q > 0.0 => {
+                    let e = q.sqrt() - 1.0;
+                    ((self.cx - e).ceil().max(0.0) as usize, ((self.cx + e).floor().max(0.0) as usize).min(row.len()))
+                }
+                _ => (0, 0),
+            };
             for (x, px) in row.iter_mut().enumerate().take(x1).skip(x0) {
+                if (h0..h1).contains(&x) {
+                    continue;
+                }
                 let c = self.coverage(p, seed, x as f32 + 0.5, fy);
                 if c > 0.0 {
                     *px = P::from_f32(over(p.ink, p.background, c));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_ink_inside_the_inner_radius_or_beyond_the_outer_one() {
+        let mut inked = 0;
+        for seed in 0..12u64 {
+            for (width, scale, dryness) in [(0.16, 0.75, 0.6), (0.01, 0.05, 0.0), (0.3, 0.9, 1.0), (0.6, 1.0, 0.3)] {
+                let p = EnsoParams { scale, width, dryness, ink: Color::default(), background: Color::default() };
+                let size = Size::new(160, 128);
+                let mut e = Enso::default();
+                e.setup(&p, size, seed).unwrap();
+                let (inner, outer) = (e.inner_radius(&p), e.outer_radius(&p));
+                for y in 0..size.height {
+                    for x in 0..size.width {
+                        let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+                        let d = (fx - e.cx).hypot(fy - e.cy);
+                        let c = e.coverage(&p, seed, fx, fy);
+                        inked += (c > 0.0) as u32;
+                        assert!(c <= 0.0 || (inner..=outer).contains(&d), "seed {seed}, width {width}: ink at d {d}");
+                    }
+                }
+            }
+        }
+        assert!(inked > 10_000, "{inked}");
     }
 }

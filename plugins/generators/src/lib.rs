@@ -1,6 +1,7 @@
 //! Seeded generators. Every pixel is a function of `(x, y)`, the parameters and the seed only
-//! (bands are filled with `Band::fill_with`, or `fxkit::fill::fill_smooth` for fields sampled on
-//! a coarse grid), so output never depends on how the host splits bands or on thread count.
+//! (bands are filled with `Band::fill_with`, row by row with the row noise of `fxkit::noise`, or
+//! with `fxkit::fill::fill_smooth` for fields sampled on a coarse grid), so output never depends
+//! on how the host splits bands or on thread count.
 
 use fxchain_plugin_api::prelude::*;
 

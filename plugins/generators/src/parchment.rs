@@ -6,7 +6,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::fill::fill_smooth;
-use fxkit::noise::{rand2, value, Fbm};
+use fxkit::noise::{rand2, value, Fbm, FbmScratch, Lattice, RowScratch, ValueCached};
 
 /// Parameters of `generate.parchment` and its fast variant.
 #[derive(Params, Clone)]
@@ -49,25 +49,87 @@ impl Paper {
 
 const N: usize = 4;
 
+const MOTTLE: Fbm = Fbm { octaves: 4, gain: 0.5, lacunarity: 2.0 };
+const STAIN: Fbm = Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 };
+
+/// The fibres' direction for seed `s`: its sine and cosine.
+fn fibre_direction(s: u64) -> (f32, f32) {
+    (rand2(1, 2, s) * std::f32::consts::PI).sin_cos()
+}
+
+/// Fibres: value noise stretched along the direction `(sa, ca)`.
+#[inline]
+fn fibre(x: f32, y: f32, (sa, ca): (f32, f32), s: u64) -> f32 {
+    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
+    value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4
+}
+
+/// Distance to the nearest edge, roughened by `noise` (value noise at `6 × (u, v)`).
+#[inline]
+fn edge(pl: &Paper, x: f32, y: f32, noise: f32) -> f32 {
+    let (w, h) = (pl.size.width as f32, pl.size.height as f32);
+    let m = w.min(h);
+    (x.min(w - x).min(y).min(h - y)) / m + 0.05 * (noise - 0.5)
+}
+
 /// The smooth fields at a point: mottling, stain, fibres, edge burn (each about 0..1).
 fn layers(pl: &Paper, x: f32, y: f32, s: u64) -> [f32; N] {
     let (u, v) = (x / pl.cell, y / pl.cell);
-    let mottle = Fbm { octaves: 4, gain: 0.5, lacunarity: 2.0 }.sample(u, v, s, value, false);
-    let stain =
-        Fbm { octaves: 3, gain: 0.55, lacunarity: 2.1 }.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
-    // Fibres: value noise stretched along a seeded direction.
-    let a = rand2(1, 2, s) * std::f32::consts::PI;
-    let (sa, ca) = a.sin_cos();
-    let (fu, fv) = (x * ca + y * sa, -x * sa + y * ca);
-    let fibre = value(fu / 40.0, fv / 1.8, s ^ 0xF1) * 0.6 + value(fu / 25.0, fv / 1.2, s ^ 0xF2) * 0.4;
-    // Distance to the nearest edge, roughened.
-    let (w, h) = (pl.size.width as f32, pl.size.height as f32);
-    let m = w.min(h);
-    let edge = (x.min(w - x).min(y).min(h - y)) / m + 0.05 * (value(u * 6.0, v * 6.0, s ^ 0xE0) - 0.5);
+    let mottle = MOTTLE.sample(u, v, s, value, false);
+    let stain = STAIN.sample(u * 0.7 + 13.1, v * 0.7 - 7.3, s ^ 0x51, value, false);
+    let fibre = fibre(x, y, fibre_direction(s), s);
+    let edge = edge(pl, x, y, value(u * 6.0, v * 6.0, s ^ 0xE0));
     [mottle, stain, fibre, edge]
 }
 
-#[inline]
+/// Fills `out` with [`layers`] and [`shade`] at every pixel centre, a row at a time: the
+/// axis-aligned noise with the row functions of `fxkit::noise` (the same bits).
+fn render_rows<P: Pixel>(pl: &Paper, p: &ParchmentParams, out: &mut Band<'_, P>) {
+    let s = out.seed();
+    let w = out.width() as usize;
+    let dir = fibre_direction(s);
+    let us: Vec<f32> = (0..w).map(|x| (x as f32 + 0.5) / pl.cell).collect();
+    let stain_us: Vec<f32> = us.iter().map(|&u| u * 0.7 + 13.1).collect();
+    let xs: Vec<f32> = (0..w).map(|x| x as f32 + 0.5).collect();
+    let [mut mottle, mut stain, mut rough, mut fib, mut edges, mut grains] = [(); 6].map(|_| vec![0.0f32; w]);
+    let mut fibre_at = [(); 4].map(|_| vec![0.0f32; w]);
+    let mut rgba = vec![RgbaF32::default(); w];
+    let (sa, ca) = dir;
+    let level = fxkit::kernels::level();
+    let (mut mottle_k, mut stain_k, mut rough_k) =
+        (FbmScratch::default(), FbmScratch::default(), RowScratch::default());
+    for (y, row) in out.rows_mut() {
+        let fy = y as f32 + 0.5;
+        let v = fy / pl.cell;
+        MOTTLE.sample_row_with(&mut mottle_k, level, &us, v, s, Lattice::Value, false, &mut mottle);
+        let sv = v * 0.7 - 7.3;
+        STAIN.sample_row_with(&mut stain_k, level, &stain_us, sv, s ^ 0x51, Lattice::Value, false, &mut stain);
+        Lattice::Value.row_with(&mut rough_k, level, &us, 6.0, v * 6.0, s ^ 0xE0, &mut rough);
+        // The fibres' lattice coordinates (as in `fibre`), then their noise keeping each
+        // layer's last cell.
+        let [a, b, c, d] = &mut fibre_at;
+        for (i, &x) in xs.iter().enumerate() {
+            let (fu, fv) = (x * ca + fy * sa, -x * sa + fy * ca);
+            (a[i], b[i], c[i], d[i]) = (fu / 40.0, fv / 1.8, fu / 25.0, fv / 1.2);
+        }
+        let mut layers = [ValueCached::new(s ^ 0xF1), ValueCached::new(s ^ 0xF2)];
+        for (i, f) in fib.iter_mut().enumerate() {
+            *f = layers[0].at(a[i], b[i]) * 0.6 + layers[1].at(c[i], d[i]) * 0.4;
+        }
+        for (i, (e, g)) in edges.iter_mut().zip(grains.iter_mut()).enumerate() {
+            *e = edge(pl, xs[i], fy, rough[i]);
+            *g = grain(i as u32, y, s);
+        }
+        for (i, c) in rgba.iter_mut().enumerate() {
+            *c = shade_grain(p, [mottle[i], stain[i], fib[i], edges[i]], grains[i]);
+        }
+        for (px, &c) in row.iter_mut().zip(&rgba) {
+            *px = P::from_f32(c);
+        }
+    }
+}
+
+#[inline(always)]
 fn smooth(a: f32, b: f32, x: f32) -> f32 {
     let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
     t * t * (3.0 - 2.0 * t)
@@ -75,9 +137,21 @@ fn smooth(a: f32, b: f32, x: f32) -> f32 {
 
 /// Colour of a pixel from its smooth fields and its grain.
 fn shade(p: &ParchmentParams, l: [f32; N], x: u32, y: u32, seed: u64) -> RgbaF32 {
+    shade_grain(p, l, grain(x, y, seed))
+}
+
+/// The grain's random number at pixel `(x, y)`.
+#[inline]
+fn grain(x: u32, y: u32, seed: u64) -> f32 {
+    rand2(x as i64, y as i64, seed ^ 0x6A)
+}
+
+/// [`shade`] given the grain's random number `g`.
+#[inline(always)]
+fn shade_grain(p: &ParchmentParams, l: [f32; N], g: f32) -> RgbaF32 {
     let [mottle, stain, fibre, edge] = l;
     // Brightness from mottling, fibres and grain.
-    let grain = (rand2(x as i64, y as i64, seed ^ 0x6A) - 0.5) * 0.08 * p.grain;
+    let grain = (g - 0.5) * 0.08 * p.grain;
     let light = 1.0 + (mottle - 0.5) * 0.22 + (fibre - 0.5) * 0.09 * p.fibres + grain;
     // Stains: blotches where the stain field passes a threshold set by age, with darker rims.
     let th = 0.68 - 0.18 * p.age;
@@ -124,6 +198,9 @@ impl<const STEP: u32> Generator for ParchmentGrid<STEP> {
         Ok(())
     }
     fn render<P: Pixel>(&self, p: &ParchmentParams, out: &mut Band<'_, P>) {
+        if STEP == 1 {
+            return render_rows(&self.0, p, out);
+        }
         fill_smooth(out, STEP, |x, y, seed| layers(&self.0, x, y, seed), |l, x, y, seed| shade(p, l, x, y, seed));
     }
 }

@@ -13,6 +13,7 @@
 //! to the dispatch (after [`Level::available`]) and the unaligned loads and stores.
 
 pub mod conv;
+pub mod noise;
 pub mod resize;
 
 pub use fxchain_plugin_api::simd::{level, Level};
