@@ -100,25 +100,29 @@ pub fn value(x: f32, y: f32, seed: u64) -> f32 {
     lerp(lerp(a, b, tx), lerp(c, d, tx), ty)
 }
 
+/// The gradient of a lattice corner whose hash is `h` (eight directions, by `h & 7`), dotted with
+/// the offset `(dx, dy)` from the corner.
+#[inline(always)]
+fn gradient(h: u64, dx: f32, dy: f32) -> f32 {
+    match h & 7 {
+        0 => dx + dy,
+        1 => dx - dy,
+        2 => -dx + dy,
+        3 => -dx - dy,
+        4 => dx * std::f32::consts::SQRT_2,
+        5 => -dx * std::f32::consts::SQRT_2,
+        6 => dy * std::f32::consts::SQRT_2,
+        _ => -dy * std::f32::consts::SQRT_2,
+    }
+}
+
 /// Perlin gradient noise in about -1..1 (most values within ±0.5) at `(x, y)` in lattice units.
 #[inline]
 pub fn perlin(x: f32, y: f32, seed: u64) -> f32 {
     let (xf, yf) = (floor(x), floor(y));
     let (xi, yi) = (xf as i64, yf as i64);
     let (fx, fy) = (x - xf, y - yf);
-    let grad = |ix: i64, iy: i64, dx: f32, dy: f32| -> f32 {
-        // Eight gradient directions.
-        match hash2(ix, iy, seed) & 7 {
-            0 => dx + dy,
-            1 => dx - dy,
-            2 => -dx + dy,
-            3 => -dx - dy,
-            4 => dx * std::f32::consts::SQRT_2,
-            5 => -dx * std::f32::consts::SQRT_2,
-            6 => dy * std::f32::consts::SQRT_2,
-            _ => -dy * std::f32::consts::SQRT_2,
-        }
-    };
+    let grad = |ix: i64, iy: i64, dx: f32, dy: f32| gradient(hash2(ix, iy, seed), dx, dy);
     let (u, v) = (smooth(fx), smooth(fy));
     let n00 = grad(xi, yi, fx, fy);
     let n10 = grad(xi + 1, yi, fx - 1.0, fy);
@@ -508,18 +512,8 @@ mod tests {
             for dy in [0.25f32, -0.75, 1e-30, -1.0] {
                 let (p, c) = gradient_row(h, dy);
                 for dx in [0.0f32, -0.0, 0.5, -0.5, 1e-38, -1.0, 0.999] {
-                    // The reference's gradient for code `h` is what `perlin` computes; recover it
-                    // from a lattice point whose hash has that code.
-                    let want = match h {
-                        0 => dx + dy,
-                        1 => dx - dy,
-                        2 => -dx + dy,
-                        3 => -dx - dy,
-                        4 => dx * std::f32::consts::SQRT_2,
-                        5 => -dx * std::f32::consts::SQRT_2,
-                        6 => dy * std::f32::consts::SQRT_2,
-                        _ => -dy * std::f32::consts::SQRT_2,
-                    };
+                    // The reference's gradient for code `h`, as `perlin` computes it.
+                    let want = gradient(h, dx, dy);
                     assert_eq!((p * dx + c).to_bits(), want.to_bits(), "code {h}, dx {dx}, dy {dy}");
                 }
             }
