@@ -123,7 +123,12 @@ def test_outputs_feed_the_next_chain_in_place(registry):
     assert fxchain.reads_in_place(big)
     assert frame_bytes_during(shrink, big) < 1 * MIB
     assert big[0, 0].tolist() == [0x20, 0x40, 0x60, 255]
-    copy = np.empty(big.nbytes + 16, np.uint8)[16:].reshape(big.shape)
+    # A copy whose first byte is 16 bytes past a 64-byte boundary, whatever NumPy's allocator
+    # returned (a fixed offset into a fresh array can land on a boundary).
+    raw = np.empty(big.nbytes + 64, np.uint8)
+    off = (16 - raw.ctypes.data) % 64
+    copy = raw[off : off + big.nbytes].reshape(big.shape)
+    assert copy.ctypes.data % 64 == 16
     copy[...] = big
     assert not fxchain.reads_in_place(copy)
     np.testing.assert_array_equal(shrink.run(big), shrink.run(copy))
