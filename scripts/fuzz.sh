@@ -19,8 +19,10 @@ cargo fuzz build -s none
 for target in $(cargo fuzz list); do
   scratch="$(mktemp -d)"
   log="$scratch/log"
+  # A whole-frame render may hold a 2^28-pixel step output (1 GiB in 8 bits) beside its input,
+  # so the memory limit is above libFuzzer's default of 2 GiB.
   if ! cargo fuzz run -s none "$target" "$scratch" "corpus/$target" -- -max_total_time="$seconds" \
-      -print_final_stats=1 >"$log" 2>&1; then
+      -rss_limit_mb=3072 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log"
     echo "fuzz: $target failed; the input is in fuzz/artifacts/$target/" >&2
     exit 1

@@ -18,6 +18,7 @@ use crate::error::RunError;
 use crate::frame::Frame;
 use crate::loader::EffectInfo;
 use crate::metrics::Metrics;
+use crate::pipeline::WHOLE_FRAME_PIXELS;
 use crate::plan::{hex, node_keys};
 // The planning items the executors build on; re-exported so `exec::` paths keep working.
 pub(crate) use crate::plan::{is_point, plugin_error};
@@ -138,6 +139,19 @@ pub fn render_step(
     let prep = PrepareInfo { seed: step.seed, size: gen_size, format };
     let prepared = prepare_step(step, info, &sizes, &prep)?;
     let out_size = prepared.facts.output;
+    if out_size.pixels() > WHOLE_FRAME_PIXELS {
+        // A stream holds a few rows of such a step; rendered whole, its frame would not fit.
+        return Err(RunError::BadPlan {
+            step: step.label(),
+            effect: info.id.clone(),
+            message: format!(
+                "its output is {}x{} ({} pixels); rendered whole, a frame may have at most {WHOLE_FRAME_PIXELS} (16384²); only a streamed render makes it (docs/operations.md, Which commands stream)",
+                out_size.width,
+                out_size.height,
+                out_size.pixels()
+            ),
+        });
+    }
     let in_place = is_point(info);
     let mut out = if in_place {
         let input = inputs.pop().expect("one input");

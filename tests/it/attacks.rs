@@ -604,19 +604,34 @@ fn the_set_and_image_fuzz_corpora_replay_with_the_expected_outcomes() {
     let reg = crate::support::registry();
     let text = std::fs::read_to_string(root().join("fuzz/set_chain.ron")).unwrap();
     let mut rendered = Vec::new();
+    let mut refused = Vec::new();
     for e in std::fs::read_dir(root().join("fuzz/corpus/set")).unwrap().flatten() {
         let Ok(s) = std::fs::read_to_string(e.path()) else { continue };
         let Ok(o) = s.parse::<Override>() else { continue };
+        let name = e.file_name().to_string_lossy().to_string();
         if let Ok(c) = chain::validate(fxchain_host::ChainSource::from_text("set.ron", text.clone()), reg, &[o]) {
-            let r = fxchain_host::render(&c, reg, &Default::default(), &Default::default()).unwrap();
-            assert_eq!(r.outputs.len(), 2);
-            rendered.push(e.file_name().to_string_lossy().to_string());
+            match fxchain_host::render(&c, reg, &Default::default(), &Default::default()) {
+                Ok(r) => {
+                    assert_eq!(r.outputs.len(), 2);
+                    rendered.push(name);
+                }
+                Err(e) => refused.push((name, e.to_string())),
+            }
         }
     }
     // The seeds with valid values render; the others (nan, 1e308, -1, 2.5 for an integer, a list,
     // an empty value, a short colour, an unknown parameter) are refused by validation.
     rendered.sort();
     assert_eq!(rendered, ["color", "enum", "float", "index_big"]);
+    // A valid width whose output (21091², 1.8 GB) is past what a whole-frame render holds is
+    // refused before anything is allocated, naming the step.
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, "huge_resize");
+    assert!(
+        refused[0].1.contains("step #3 \"r\" (geometry.resize)") && refused[0].1.contains("21091x21091"),
+        "{}",
+        refused[0].1
+    );
     let limits = ImageLimits { max_width: 4096, max_height: 4096, max_pixels: 1 << 20, max_bytes: 32 << 20 };
     let decode = |name: &str| {
         let bytes = std::fs::read(root().join("fuzz/corpus/image").join(name)).unwrap();
