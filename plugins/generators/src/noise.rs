@@ -61,6 +61,8 @@ fn render_rows<P: Pixel>(p: &NoiseParams, base: Lattice, signed: bool, out: &mut
     let mut ch = [vec![0.0f32; w], vec![0.0f32; w], vec![0.0f32; w]];
     let mut scratch = [(); 3].map(|_| FbmScratch::default());
     let level = fxkit::kernels::level();
+    let (lo, hi) = (p.low, p.high);
+    let (low, d) = ([lo.r, lo.g, lo.b, lo.a], [hi.r - lo.r, hi.g - lo.g, hi.b - lo.b, hi.a - lo.a]);
     for (y, row) in out.rows_mut() {
         let v = (y as f32 + 0.5) / p.scale;
         if p.rgb {
@@ -73,8 +75,14 @@ fn render_rows<P: Pixel>(p: &NoiseParams, base: Lattice, signed: bool, out: &mut
             }
         } else {
             f.sample_row_with(&mut scratch[0], level, &us, v, seed, base, signed, &mut ch[0]);
-            for (px, &n) in row.iter_mut().zip(&ch[0]) {
-                *px = P::from_f32(mix(p.low, p.high, n.clamp(0.0, 1.0)));
+            match P::as_rgba8_mut(row) {
+                // The same mix and rounding as below, a row at a time.
+                Some(row) => fxkit::kernels::noise::ramp_rgba8(level, &low, &d, &ch[0], row),
+                None => {
+                    for (px, &n) in row.iter_mut().zip(&ch[0]) {
+                        *px = P::from_f32(mix(p.low, p.high, n.clamp(0.0, 1.0)));
+                    }
+                }
             }
         }
     }

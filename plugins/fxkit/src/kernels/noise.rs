@@ -11,6 +11,8 @@
 //! 16 lanes cover more cells and were slower on the Xeon this was measured on, and so were the
 //! same blocks of 8 compiled for AVX-512.
 
+use fxchain_plugin_api::Rgba8;
+
 use super::kernel;
 use crate::noise::{lerp, smooth};
 
@@ -183,8 +185,48 @@ fn pixels_body<const L: usize, const PERLIN: bool>(
                 res[l] = one[0];
             }
         }
-        out[i..i + m].copy_from_slice(&res[..m]);
+        // A whole block as one fixed-size copy (registers, not a call to `memcpy`).
+        if m == L {
+            out[i..i + L].copy_from_slice(&res);
+        } else {
+            out[i..i + m].copy_from_slice(&res[..m]);
+        }
         i += m;
+    }
+}
+
+/// `y as u8` for the `y` of `f32_to_u8` (0.5..=255.5, or NaN: 0) without a saturating
+/// conversion: NaN is selected away, [`floor`]'s rounding by 2^23 truncates, and the integer is
+/// read from the bits of its sum with 2^23.
+#[inline(always)]
+fn to_byte(y: f32) -> u32 {
+    let y = if y >= 0.0 { y } else { 0.0 };
+    let r = (y + BIG) - BIG;
+    let r = if r > y { r - 1.0 } else { r };
+    (r + BIG).to_bits() - BIG.to_bits()
+}
+
+/// `out[i]` is the colour `lo + d * ns[i]` (the fraction clamped to 0..1) in 8 bits, each
+/// channel rounded as [`fxchain_plugin_api::f32_to_u8`]: the same operations per channel as mixing two colours and
+/// converting the mix, in a loop the compiler vectorizes.
+///
+/// Pixels go in blocks through a buffer of words, one channel a byte, so each channel is one
+/// vector operation across the block's pixels with its `lo` and `d` broadcast. The conversion
+/// is [`to_byte`], as the compiler does not vectorize a saturating `as`.
+#[inline(always)]
+fn ramp_body(lo: &[f32; 4], d: &[f32; 4], ns: &[f32], out: &mut [Rgba8]) {
+    const BLOCK: usize = 64;
+    let mut words = [0u32; BLOCK];
+    for (o, ns) in out.chunks_mut(BLOCK).zip(ns.chunks(BLOCK)) {
+        for (w, &n) in words.iter_mut().zip(ns) {
+            let t = n.clamp(0.0, 1.0);
+            let c = |k: usize| to_byte((lo[k] + d[k] * t).clamp(0.0, 1.0) * 255.0 + 0.5);
+            *w = c(0) | (c(1) << 8) | (c(2) << 16) | (c(3) << 24);
+        }
+        for (px, w) in o.iter_mut().zip(words) {
+            let [r, g, b, a] = w.to_le_bytes();
+            *px = Rgba8::new(r, g, b, a);
+        }
     }
 }
 
@@ -201,6 +243,10 @@ macro_rules! level {
             $(#[target_feature(enable = $feature)])?
             pub fn value(xs: &[f32], mul: f32, xf: &[f32], c: &Corners<'_>, ty: f32, out: &mut [f32]) {
                 super::pixels_body::<$lanes, false>(xs, mul, xf, c, ty, out)
+            }
+            $(#[target_feature(enable = $feature)])?
+            pub fn ramp(lo: &[f32; 4], d: &[f32; 4], ns: &[f32], out: &mut [fxchain_plugin_api::Rgba8]) {
+                super::ramp_body(lo, d, ns, out)
             }
             $(#[target_feature(enable = $feature)])?
             pub fn perlin(xs: &[f32], mul: f32, xf: &[f32], c: &Corners<'_>, ty: f32, out: &mut [f32]) {
@@ -235,8 +281,54 @@ kernel! {
     scalar = base::perlin; sse2 = base::perlin; avx2 = avx2::perlin; avx512 = avx2::perlin;
 }
 
+kernel! {
+    /// 8-bit colours of a row of fractions: `out[i] = lo + d * clamp(ns[i], 0, 1)` per channel,
+    /// rounded and clamped as `f32_to_u8` (a two-colour ramp, `d` = high - low).
+    pub fn ramp_rgba8(lo: &[f32; 4], d: &[f32; 4], ns: &[f32], out: &mut [Rgba8]);
+    scalar = base::ramp; sse2 = base::ramp; avx2 = avx2::ramp; avx512 = avx2::ramp;
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_level_ramps_as_the_per_pixel_mix() {
+        use fxchain_plugin_api::{f32_to_u8, Rgba8};
+        let mut r = super::super::Rng::new(11);
+        let mut f = || (r.next() >> 40) as f32 / (1u64 << 24) as f32;
+        for w in [1usize, 3, 7, 8, 9, 31, 64, 1000] {
+            let lo = [f(), f(), f(), 1.0];
+            let hi = [f(), f(), f(), f()];
+            let d = [0, 1, 2, 3].map(|k| hi[k] - lo[k]);
+            let mut ns: Vec<f32> = (0..w).map(|_| f() * 1.4 - 0.2).collect();
+            ns[0] = f32::NAN;
+            let want: Vec<Rgba8> = ns
+                .iter()
+                .map(|&n| {
+                    let t = n.clamp(0.0, 1.0);
+                    let c = |k: usize| f32_to_u8(lo[k] + (hi[k] - lo[k]) * t);
+                    Rgba8::new(c(0), c(1), c(2), c(3))
+                })
+                .collect();
+            for level in super::super::Level::ALL.into_iter().filter(|l| l.available()) {
+                let mut got = vec![Rgba8::default(); w];
+                super::ramp_rgba8(level, &lo, &d, &ns, &mut got);
+                assert_eq!(got, want, "{level:?}, width {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn to_byte_is_the_saturating_conversion() {
+        let mut y = 0.0f32;
+        while y <= 255.5 {
+            assert_eq!(super::to_byte(y), y as u8 as u32, "{y}");
+            y = f32::from_bits(y.to_bits() + 1).max(y + 1.0 / 4096.0);
+        }
+        for y in [0.5f32, 1.0, 254.99998, 255.0, 255.5, f32::NAN] {
+            assert_eq!(super::to_byte(y), y as u8 as u32, "{y}");
+        }
+    }
+
     #[test]
     fn the_vector_floor_is_the_reference_floor() {
         let mut r = super::super::Rng::new(3);
