@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fxchain_plugin_api::abi::{FrameMut, FrameRef, PrepareInfo, RenderCtx};
-use fxchain_plugin_api::{point, PixelFormat, Rgba8, RgbaF32, Rows, Size};
+use fxchain_plugin_api::{point, EffectKind, PixelFormat, Rgba8, RgbaF32, Rows, Size};
 use rayon::prelude::*;
 
 use crate::cache::{Key, ResultCache};
@@ -110,17 +110,19 @@ pub struct RenderResult {
     pub steps: Vec<StepReport>,
 }
 
-fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>, point: bool) -> u32 {
+fn band_rows_for(size: Size, stride: usize, explicit: Option<u32>, no_context: bool) -> u32 {
     if let Some(b) = explicit {
         return b.max(1);
     }
     // At least four bands per thread so the pool balances.
     let by_threads = size.height.div_ceil(4 * rayon::current_num_threads() as u32).max(1);
-    if !point {
+    if !no_context {
         // Neighbourhood effects redo their context rows in every band: fewer, taller bands.
         return by_threads;
     }
-    // Point effects: about 128 KiB per band, so the band stays in L2 while it is processed.
+    // Point effects and generators: about 128 KiB per band, so the band stays in L2 while it is
+    // processed, and many bands, so that a generator whose cost varies across the image (a ring,
+    // a shape) balances between threads.
     let by_cache = ((128 * 1024) / stride.max(1)).max(1) as u32;
     by_cache.min(by_threads).max(1)
 }
@@ -160,7 +162,7 @@ pub fn render_step(
     } else {
         Frame::new_uninit(out_size, format)
     };
-    let rows = band_rows_for(out_size, out.stride(), band_rows, in_place);
+    let rows = band_rows_for(out_size, out.stride(), band_rows, in_place || info.kind == EffectKind::GENERATOR);
     let ctx = RenderCtx { seed: step.seed, size: out_size };
     let footprints = &prepared.facts.footprints;
     let run_band = |band: FrameMut<'_>| -> Result<(), RunError> {

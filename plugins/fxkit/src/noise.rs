@@ -93,11 +93,47 @@ pub fn value(x: f32, y: f32, seed: u64) -> f32 {
     let (xf, yf) = (floor(x), floor(y));
     let (xi, yi) = (xf as i64, yf as i64);
     let (tx, ty) = (smooth(x - xf), smooth(y - yf));
+    // Wrapping: a huge or infinite coordinate saturates to the last cell.
+    let (xj, yj) = (xi.wrapping_add(1), yi.wrapping_add(1));
     let a = rand2(xi, yi, seed);
-    let b = rand2(xi + 1, yi, seed);
-    let c = rand2(xi, yi + 1, seed);
-    let d = rand2(xi + 1, yi + 1, seed);
+    let b = rand2(xj, yi, seed);
+    let c = rand2(xi, yj, seed);
+    let d = rand2(xj, yj, seed);
     lerp(lerp(a, b, tx), lerp(c, d, tx), ty)
+}
+
+/// [`value`] along one lattice row `y` for `x` in `0..cells`: the corners hashed once, each
+/// sample interpolated from them with the same operations, so the same bits as [`value`].
+/// Samples outside the table (or NaN) are computed by [`value`].
+#[derive(Clone, Debug)]
+pub struct ValueLine {
+    y: f32,
+    seed: u64,
+    ty: f32,
+    top: Vec<f32>,
+    bot: Vec<f32>,
+}
+
+impl ValueLine {
+    /// The line `y` of the lattice of `seed`, for `x` in `0..cells`.
+    pub fn new(cells: u32, y: f32, seed: u64) -> Self {
+        let yf = floor(y);
+        let yi = yf as i64;
+        let row = |r: i64| (0..=cells as i64).map(|x| rand2(x, yi.wrapping_add(r), seed)).collect();
+        ValueLine { y, seed, ty: smooth(y - yf), top: row(0), bot: row(1) }
+    }
+
+    /// `value(x, y, seed)`.
+    #[inline]
+    pub fn at(&self, x: f32) -> f32 {
+        let xf = floor(x);
+        let i = xf as i64;
+        if i < 0 || i >= self.top.len() as i64 - 1 || !(x - xf).is_finite() {
+            return value(x, self.y, self.seed);
+        }
+        let (i, tx) = (i as usize, smooth(x - xf));
+        lerp(lerp(self.top[i], self.top[i + 1], tx), lerp(self.bot[i], self.bot[i + 1], tx), self.ty)
+    }
 }
 
 /// The gradient of a lattice corner whose hash is `h` (eight directions, by `h & 7`), dotted with
@@ -390,6 +426,19 @@ impl Fbm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_line_is_value_on_its_row() {
+        let mut r = Rng::new(5);
+        for (cells, y, seed) in [(6u32, 0.5f32, 7u64), (90, 3.0, 11), (90, -3.0, 11), (4, 1.5, 3)] {
+            let line = ValueLine::new(cells, y, seed);
+            let mut xs: Vec<f32> = (0..10_000).map(|_| r.range(-2.0, cells as f32 + 2.0)).collect();
+            xs.extend([0.0, cells as f32, cells as f32 - 1e-6, -0.0, f32::NAN, f32::INFINITY, 1e30]);
+            for x in xs {
+                assert_eq!(line.at(x).to_bits(), value(x, y, seed).to_bits(), "x {x}, y {y}");
+            }
+        }
+    }
     use crate::kernels::Rng as TestRng;
 
     fn unit(r: &mut TestRng) -> f32 {

@@ -3,7 +3,7 @@
 use std::f32::consts::TAU;
 
 use fxchain_plugin_api::prelude::*;
-use fxkit::noise::{value, Rng};
+use fxkit::noise::{value, Rng, ValueLine};
 
 use crate::sigil::over;
 
@@ -37,11 +37,31 @@ pub struct Enso {
     sweep: f32,
 }
 
+/// The noise along the stroke (functions of the stroke's `t` in 0..=1 on fixed lattice rows),
+/// hashed once per band: the same values as calling `value`.
+struct Lines {
+    pressure: ValueLine,
+    wander: ValueLine,
+    rag_out: ValueLine,
+    rag_in: ValueLine,
+}
+
+impl Lines {
+    fn new(seed: u64) -> Self {
+        Lines {
+            pressure: ValueLine::new(6, 0.5, seed ^ 7),
+            wander: ValueLine::new(4, 1.5, seed ^ 3),
+            rag_out: ValueLine::new(90, 3.0, seed ^ 11),
+            rag_in: ValueLine::new(90, -3.0, seed ^ 11),
+        }
+    }
+}
+
 impl Enso {
-    fn width_at(&self, p: &EnsoParams, seed: u64, t: f32) -> f32 {
+    fn width_at(&self, p: &EnsoParams, lines: &Lines, t: f32) -> f32 {
         // Pressure: full at the start, tapering towards the lifted end.
         let base = p.width * self.r;
-        base * (1.0 - 0.7 * t.powf(1.6)) * (0.9 + 0.2 * value(t * 6.0, 0.5, seed ^ 7))
+        base * (1.0 - 0.7 * t.powf(1.6)) * (0.9 + 0.2 * lines.pressure.at(t * 6.0))
     }
 
     /// A radius inside which [`Enso::coverage`] is 0: the stroke's centre line stays beyond
@@ -60,7 +80,7 @@ impl Enso {
         self.r * (1.0125 + 0.583 * p.width) * 1.01 + 2.5
     }
 
-    fn coverage(&self, p: &EnsoParams, seed: u64, x: f32, y: f32) -> f32 {
+    fn coverage(&self, p: &EnsoParams, lines: &Lines, seed: u64, x: f32, y: f32) -> f32 {
         let (dx, dy) = (x - self.cx, y - self.cy);
         let d = dx.hypot(dy);
         // Clockwise angle travelled from the start.
@@ -71,14 +91,20 @@ impl Enso {
             let sx = self.cx + self.r * self.start.cos();
             let sy = self.cy + self.r * self.start.sin();
             let dd = (x - sx).hypot(y - sy);
-            let w0 = self.width_at(p, seed, 0.0) * 0.5;
+            let w0 = self.width_at(p, lines, 0.0) * 0.5;
             return (w0 - dd + 0.5).clamp(0.0, 1.0);
         }
         // The radius wanders a little along the stroke and spirals slightly inwards.
-        let rt = self.r * (1.0 + 0.025 * (value(t * 4.0, 1.5, seed ^ 3) - 0.5) - 0.03 * t);
-        let half = self.width_at(p, seed, t) * 0.5;
+        let rt = self.r * (1.0 + 0.025 * (lines.wander.at(t * 4.0) - 0.5) - 0.03 * t);
+        let half = self.width_at(p, lines, t) * 0.5;
         // Ragged edges.
-        let rag = 1.0 + 0.12 * (value(t * 90.0, (d - rt).signum() * 3.0, seed ^ 11) - 0.5);
+        let side = (d - rt).signum() * 3.0;
+        let ragged = match side {
+            3.0 => lines.rag_out.at(t * 90.0),
+            -3.0 => lines.rag_in.at(t * 90.0),
+            _ => value(t * 90.0, side, seed ^ 11),
+        };
+        let rag = 1.0 + 0.12 * (ragged - 0.5);
         let edge = half * rag;
         let dist = (d - rt).abs();
         let cov = (edge - dist + 0.5).clamp(0.0, 1.0);
@@ -127,6 +153,7 @@ impl Generator for Enso {
         let reach = (self.r * (1.1 + p.width)).min(self.outer_radius(p));
         let inner = self.inner_radius(p);
         let bg = P::from_f32(p.background.to_rgbaf32());
+        let lines = Lines::new(seed);
         // Only the pixels within reach of the circle can be inked.
         for (y, row) in out.rows_mut() {
             let fy = y as f32 + 0.5;
@@ -150,7 +177,7 @@ impl Generator for Enso {
                 if (h0..h1).contains(&x) {
                     continue;
                 }
-                let c = self.coverage(p, seed, x as f32 + 0.5, fy);
+                let c = self.coverage(p, &lines, seed, x as f32 + 0.5, fy);
                 if c > 0.0 {
                     *px = P::from_f32(over(p.ink, p.background, c));
                 }
@@ -177,7 +204,7 @@ mod tests {
                     for x in 0..size.width {
                         let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
                         let d = (fx - e.cx).hypot(fy - e.cy);
-                        let c = e.coverage(&p, seed, fx, fy);
+                        let c = e.coverage(&p, &Lines::new(seed), seed, fx, fy);
                         inked += (c > 0.0) as u32;
                         assert!(c <= 0.0 || (inner..=outer).contains(&d), "seed {seed}, width {width}: ink at d {d}");
                     }
