@@ -85,7 +85,7 @@ impl Enso {
         let d = dx.hypot(dy);
         // Clockwise angle travelled from the start.
         let theta = dy.atan2(dx);
-        let t = (theta - self.start).rem_euclid(TAU) / self.sweep;
+        let t = angle_rem(theta - self.start) / self.sweep;
         if t > 1.0 {
             // Before the start: the rounded, loaded first touch of the brush.
             let sx = self.cx + self.r * self.start.cos();
@@ -96,6 +96,14 @@ impl Enso {
         }
         // The radius wanders a little along the stroke and spirals slightly inwards.
         let rt = self.r * (1.0 + 0.025 * (lines.wander.at(t * 4.0) - 0.5) - 0.03 * t);
+        let dist = (d - rt).abs();
+        // Coverage is 0 beyond the widest the edge can be at `t` (as `width_at` and `rag` below,
+        // with `t²` for the smaller `t^1.6`, noise at its maximum, and a margin for rounding):
+        // return that 0 before computing the edge.
+        let widest = p.width * self.r * (1.0 - 0.7 * t * t) * 0.5 * 1.1 * 1.06;
+        if dist > widest * 1.001 + 0.501 {
+            return 0.0;
+        }
         let half = self.width_at(p, lines, t) * 0.5;
         // Ragged edges.
         let side = (d - rt).signum() * 3.0;
@@ -106,7 +114,6 @@ impl Enso {
         };
         let rag = 1.0 + 0.12 * (ragged - 0.5);
         let edge = half * rag;
-        let dist = (d - rt).abs();
         let cov = (edge - dist + 0.5).clamp(0.0, 1.0);
         if cov <= 0.0 {
             return 0.0;
@@ -118,6 +125,30 @@ impl Enso {
         let dry = p.dryness * (smooth(0.35, 1.0, t) * 0.9 + 0.35 * u.abs().powi(3));
         let ink = smooth(dry - 0.08, dry + 0.08, bristle);
         cov * ink * (0.85 + 0.15 * (1.0 - t))
+    }
+}
+
+/// `a.rem_euclid(TAU)` for the angles of [`Enso::coverage`] (`a` in -3π..π) without a call to
+/// `fmod`: below 2τ in magnitude the remainder is `a ∓ τ`, exact (Sterbenz), with `fmod`'s zero
+/// sign; larger values (and NaN) take `rem_euclid`.
+#[inline]
+fn angle_rem(a: f32) -> f32 {
+    let r = if a.abs() < TAU {
+        a
+    } else if a.abs() < 2.0 * TAU {
+        let r = a - TAU.copysign(a);
+        if r == 0.0 {
+            0.0f32.copysign(a)
+        } else {
+            r
+        }
+    } else {
+        return a.rem_euclid(TAU);
+    };
+    if r < 0.0 {
+        r + TAU
+    } else {
+        r
     }
 }
 
@@ -189,6 +220,17 @@ impl Generator for Enso {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn angle_rem_is_rem_euclid() {
+        let mut r = Rng::new(9);
+        let mut xs: Vec<f32> = (0..200_000).map(|_| r.range(-3.5 * TAU, 3.5 * TAU)).collect();
+        xs.extend([0.0, -0.0, TAU, -TAU, 2.0 * TAU, -2.0 * TAU, TAU * 0.999_999_9, f32::INFINITY, f32::NAN]);
+        for a in xs {
+            let (got, want) = (angle_rem(a), a.rem_euclid(TAU));
+            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{a}: {got} vs {want}");
+        }
+    }
 
     #[test]
     fn no_ink_inside_the_inner_radius_or_beyond_the_outer_one() {
