@@ -26,8 +26,11 @@ source "$(dirname "$0")/lib.sh"
 SIZES="${SIZES:-1024,4096}"
 WORK="${WORK:-$ROOT/target/compare}"
 FX="$ROOT/target/release/fxchain"
-ITER=10
-if [ -n "${QUICK:-}" ]; then ITER=4; fi
+# As many timed runs as benches/compare/refs.py gives a reference at most (25, or 7 with QUICK):
+# the medians then come from like numbers of runs, and a few slow runs on a busy machine do not
+# move them.
+ITER=25
+if [ -n "${QUICK:-}" ]; then ITER=7; fi
 export FXCHAIN_THREADS=2
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
