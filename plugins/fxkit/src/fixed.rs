@@ -224,11 +224,17 @@ pub fn convolve_rgba8<P: Pixel>(
 }
 
 /// The plain blur: each block rounded to 8 bits.
+#[inline]
 pub fn store_block(_orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, block: &[u16; LANES], n: usize) {
     if n == BLOCK {
+        // Lane by lane into bytes (one vector operation), then the bytes into pixels.
+        let mut bytes = [0u8; LANES];
+        for (b, &v) in bytes.iter_mut().zip(block) {
+            *b = round8(v);
+        }
         let dst: &mut [Rgba8; BLOCK] = (&mut dst[x0..x0 + BLOCK]).try_into().expect("block of pixels");
-        for (d, v) in dst.iter_mut().zip(block.chunks_exact(4)) {
-            *d = Rgba8::new(round8(v[0]), round8(v[1]), round8(v[2]), round8(v[3]));
+        for (d, c) in dst.iter_mut().zip(bytes.chunks_exact(4)) {
+            *d = Rgba8::new(c[0], c[1], c[2], c[3]);
         }
     } else {
         for (d, v) in dst[x0..x0 + n].iter_mut().zip(block.chunks_exact(4)) {

@@ -115,7 +115,7 @@ impl HalfGaussian {
                 while next_summed <= j + r as i64 {
                     let sj = border.index(next_summed, hh).expect("not transparent") as u32;
                     let slot = &mut summed[next_summed.rem_euclid(taps as i64) as usize];
-                    sum_2x2(full_row(2 * sj), full_row(2 * sj + 1), slot);
+                    sum_2x2(level, full_row(2 * sj), full_row(2 * sj + 1), slot);
                     next_summed += 1;
                 }
                 let full = &mut across[j.rem_euclid(3) as usize][..4 * w];
@@ -127,17 +127,17 @@ impl HalfGaussian {
                     kernels::conv::vertical(level, &window, &k.weights, k.bias, centre);
                     pad(&mut ext);
                     kernels::conv::horizontal(level, &ext, &k.weights, k.bias, &mut blurred);
-                    upsample_row(&blurred, full);
+                    upsample_row(level, &blurred, full);
                 } else {
                     centre.copy_from_slice(&summed[j.rem_euclid(taps as i64) as usize]);
                     pad(&mut ext);
-                    upsample_row(&ext[..4 * (hw + 2)], full);
+                    upsample_row(level, &ext[..4 * (hw + 2)], full);
                 }
                 next_across += 1;
             }
             // ¾ of the nearer interpolated half row, ¼ of the other.
             let (n, f) = (&across[near.rem_euclid(3) as usize], &across[far.rem_euclid(3) as usize]);
-            lerp_quarter(n, f, &mut line);
+            lerp_quarter(level, n, f, &mut line);
             let dst = P::as_rgba8_mut(row).expect("8-bit frame");
             let orig = full_row(y);
             for x0 in (0..w).step_by(BLOCK) {
@@ -163,7 +163,8 @@ fn quarter(near: u16, far: u16) -> u16 {
 
 /// Half pixels of two full rows: the sum of each 2×2 block, times 64 (units of 1/256 level);
 /// an odd last column counts twice.
-fn sum_2x2(top: &[Rgba8], bottom: &[Rgba8], out: &mut [u16]) {
+#[inline(always)]
+fn sum_2x2_body(top: &[Rgba8], bottom: &[Rgba8], out: &mut [u16]) {
     let (t4, b4) = (top.chunks_exact(4), bottom.chunks_exact(4));
     let (whole, rest) = out.split_at_mut(8 * (top.len() / 4));
     for ((o, t), b) in whole.chunks_exact_mut(8).zip(t4.clone()).zip(b4.clone()) {
@@ -190,7 +191,8 @@ fn sum_2x2(top: &[Rgba8], bottom: &[Rgba8], out: &mut [u16]) {
 /// −1..=hw (`4·(hw + 2)` lanes), `out` the `4·w` lanes of the full row (`w` = 2·hw or
 /// 2·hw − 1). Full pixel `2i` is ¾ of half pixel `i` and ¼ of `i − 1`, pixel `2i + 1` ¾ of `i`
 /// and ¼ of `i + 1`.
-fn upsample_row(half: &[u16], out: &mut [u16]) {
+#[inline(always)]
+fn upsample_row_body(half: &[u16], out: &mut [u16]) {
     let hw = half.len() / 4 - 2;
     let (prev, cur, next) = (&half[..4 * hw], &half[4..4 * hw + 4], &half[8..4 * hw + 8]);
     // The even and the odd pixels as whole-row lane operations (these vectorize), then
@@ -200,8 +202,8 @@ fn upsample_row(half: &[u16], out: &mut [u16]) {
     let (mut done, len) = (0, out.len());
     for ((p, c), n) in prev.chunks(256).zip(cur.chunks(256)).zip(next.chunks(256)) {
         let m = c.len();
-        lerp_quarter(c, p, &mut even[..m]);
-        lerp_quarter(c, n, &mut odd[..m]);
+        lerp_quarter_body(c, p, &mut even[..m]);
+        lerp_quarter_body(c, n, &mut odd[..m]);
         let dst = &mut out[2 * done..(2 * (done + m)).min(len)];
         let mut pairs = dst.chunks_exact_mut(8);
         for ((o, e), d) in (&mut pairs).zip(even[..m].chunks_exact(4)).zip(odd[..m].chunks_exact(4)) {
@@ -217,10 +219,58 @@ fn upsample_row(half: &[u16], out: &mut [u16]) {
 }
 
 /// `out = ¾·near + ¼·far`, lane by lane.
-fn lerp_quarter(near: &[u16], far: &[u16], out: &mut [u16]) {
+#[inline(always)]
+fn lerp_quarter_body(near: &[u16], far: &[u16], out: &mut [u16]) {
     for ((o, &n), &f) in out.iter_mut().zip(near).zip(far) {
         *o = quarter(n, f);
     }
+}
+
+/// The row loops compiled for one level: the bodies above as plain functions for the baseline,
+/// or as `#[target_feature]` functions (integer lanes: the same values at every level).
+macro_rules! half_level {
+    ($modname:ident $(, $feature:literal)?) => {
+        mod $modname {
+            use fxchain_plugin_api::Rgba8;
+            $(#[target_feature(enable = $feature)])?
+            pub fn sum_2x2(top: &[Rgba8], bottom: &[Rgba8], out: &mut [u16]) {
+                super::sum_2x2_body(top, bottom, out)
+            }
+            $(#[target_feature(enable = $feature)])?
+            pub fn upsample_row(half: &[u16], out: &mut [u16]) {
+                super::upsample_row_body(half, out)
+            }
+            $(#[target_feature(enable = $feature)])?
+            pub fn lerp_quarter(near: &[u16], far: &[u16], out: &mut [u16]) {
+                super::lerp_quarter_body(near, far, out)
+            }
+        }
+    };
+}
+
+half_level!(base);
+#[cfg(target_arch = "x86_64")]
+half_level!(avx2, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+half_level!(avx512, "avx512f,avx512bw,avx512vl");
+
+kernels::kernel! {
+    /// Half pixels of two full rows: the sum of each 2×2 block, times 64 (units of 1/256 level);
+    /// an odd last column counts twice.
+    pub fn sum_2x2(top: &[Rgba8], bottom: &[Rgba8], out: &mut [u16]);
+    scalar = base::sum_2x2; sse2 = base::sum_2x2; avx2 = avx2::sum_2x2; avx512 = avx512::sum_2x2;
+}
+
+kernels::kernel! {
+    /// Bilinear interpolation of a half-resolution row to full width (see `upsample_row_body`).
+    pub fn upsample_row(half: &[u16], out: &mut [u16]);
+    scalar = base::upsample_row; sse2 = base::upsample_row; avx2 = avx2::upsample_row; avx512 = avx512::upsample_row;
+}
+
+kernels::kernel! {
+    /// `out = ¾·near + ¼·far`, lane by lane.
+    pub fn lerp_quarter(near: &[u16], far: &[u16], out: &mut [u16]);
+    scalar = base::lerp_quarter; sse2 = base::lerp_quarter; avx2 = avx2::lerp_quarter; avx512 = avx512::lerp_quarter;
 }
 
 #[cfg(test)]
@@ -335,11 +385,46 @@ mod tests {
         assert_eq!(quarter(0, 1000), 250);
         // Half pixels −1, 0, 1, 2 (the first and last are the border's).
         let half = [0u16, 0, 0, 0, 400, 0, 0, 0, 800, 0, 0, 0, 1600, 0, 0, 0];
-        let mut out = [0u16; 16];
-        upsample_row(&half, &mut out);
-        assert_eq!([out[0], out[4], out[8], out[12]], [300, 500, 700, 1000]);
-        let mut odd = [0u16; 12];
-        upsample_row(&half, &mut odd);
-        assert_eq!([odd[0], odd[4], odd[8]], [300, 500, 700]);
+        for level in kernels::Level::available_levels() {
+            let mut out = [0u16; 16];
+            upsample_row(level, &half, &mut out);
+            assert_eq!([out[0], out[4], out[8], out[12]], [300, 500, 700, 1000], "{level:?}");
+            let mut odd = [0u16; 12];
+            upsample_row(level, &half, &mut odd);
+            assert_eq!([odd[0], odd[4], odd[8]], [300, 500, 700], "{level:?}");
+        }
+    }
+
+    #[test]
+    fn every_level_gives_the_row_loops_of_the_scalar_reference() {
+        let mut r = crate::kernels::Rng::new(21);
+        for w in [1usize, 2, 3, 5, 7, 8, 31, 64, 65, 257, 1000] {
+            let px = |r: &mut crate::kernels::Rng| {
+                (0..w)
+                    .map(|_| {
+                        let v = r.next();
+                        Rgba8::new(v as u8, (v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8)
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let (top, bottom) = (px(&mut r), px(&mut r));
+            let hw = w.div_ceil(2);
+            let lanes =
+                |r: &mut crate::kernels::Rng, n: usize| (0..n).map(|_| (r.next() >> 48) as u16).collect::<Vec<u16>>();
+            let (half, near, far) = (lanes(&mut r, 4 * (hw + 2)), lanes(&mut r, 4 * w), lanes(&mut r, 4 * w));
+            let run = |level| {
+                let mut sums = vec![0u16; 4 * hw];
+                sum_2x2(level, &top, &bottom, &mut sums);
+                let mut up = vec![0u16; 4 * w];
+                upsample_row(level, &half, &mut up);
+                let mut mix = vec![0u16; 4 * w];
+                lerp_quarter(level, &near, &far, &mut mix);
+                (sums, up, mix)
+            };
+            let want = run(kernels::Level::Scalar);
+            for level in kernels::Level::available_levels() {
+                assert!(run(level) == want, "{level:?}, width {w}");
+            }
+        }
     }
 }
