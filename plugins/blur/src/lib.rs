@@ -2,8 +2,9 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::conv::{convolve_band, gaussian_or_identity};
-use fxkit::fixed::{convolve_rgba8, store_block, store_lanes, FixedKernel, BLOCK, LANES};
+use fxkit::fixed::{convolve_rgba8, convolve_rgba8_rows, store_block, store_lanes, FixedKernel, BLOCK, LANES};
 use fxkit::half::HalfGaussian;
+use fxkit::kernels::sharpen::{self, SharpenFixed, SharpenQ15};
 use fxkit::rows::reads_opaque;
 
 mod boxes;
@@ -211,118 +212,6 @@ fn unsharp_band<P: Pixel>(
     }
 }
 
-/// The sharpening formula in fixed point for the 8-bit path: `amount` as `A / 2^shift` per lane
-/// (0 for alpha, which is kept) and the threshold in whole levels.
-struct SharpenFixed {
-    amount: [i16; LANES],
-    shift: u32,
-    threshold: i16,
-}
-
-impl SharpenFixed {
-    fn new(p: &UnsharpParams) -> Self {
-        // The finest scale whose products still fit: A < 2^15 and o·2^(7+shift) + A·d < 2^31.
-        let shift = (0..=14).rev().find(|&s| p.amount * (1 << s) as f32 <= 32767.0).unwrap_or(0);
-        let a = (p.amount * (1 << shift) as f32).round() as i16;
-        SharpenFixed {
-            amount: std::array::from_fn(|i| if i % 4 == 3 { 0 } else { a }),
-            shift,
-            // The reference compares whole-level differences with `threshold·255`.
-            threshold: (p.threshold * 255.0).ceil() as i16,
-        }
-    }
-
-    /// `out = o + amount·(o − blur)` for a block: `o` the original pixels, `blur` the
-    /// fixed-point blur (units of 1/256 level, used unrounded). Integer lanes throughout: the
-    /// i16×i16→i32 products vectorize as `pmullw`/`pmulhw`, and the clamp as saturating packs.
-    #[inline(always)]
-    fn block<const THRESHOLD: bool>(&self, o: &[Rgba8; BLOCK], blur: &[u16; LANES], out: &mut [Rgba8; BLOCK]) {
-        let mut ol = [0i16; LANES];
-        for (l, p) in ol.chunks_exact_mut(4).zip(o) {
-            l.copy_from_slice(&[p.r as i16, p.g as i16, p.b as i16, p.a as i16]);
-        }
-        let s = self.shift;
-        let mut res = [0u8; LANES];
-        for i in 0..LANES {
-            // Both in units of 1/128 level, so the difference fits i16.
-            let d = (ol[i] << 7) - (blur[i] >> 1) as i16;
-            // The threshold applies to the difference from the rounded blur, as in the reference.
-            let whole = ol[i] - ((blur[i] + 128) >> 8) as i16;
-            let a = if THRESHOLD && whole.max(-whole) < self.threshold { 0 } else { self.amount[i] };
-            let r = ((ol[i] as i32) << (7 + s)) + d as i32 * a as i32 + (1 << (6 + s));
-            res[i] = (r >> (7 + s)).clamp(0, 255) as u8;
-        }
-        for (d, c) in out.iter_mut().zip(res.chunks_exact(4)) {
-            *d = Rgba8::new(c[0], c[1], c[2], c[3]);
-        }
-    }
-}
-
-/// The sharpening formula of the fast variant for `amount < 1` without a threshold, in 16-bit
-/// lanes throughout: `o + amount·(o − blur)` in units of 1/64 level with `amount` in units of
-/// 2^-15 (one signed high multiply, `pmulhw`). Within one level of [`SharpenFixed`].
-struct SharpenQ15 {
-    amount: [i16; LANES],
-}
-
-impl SharpenQ15 {
-    fn new(p: &UnsharpParams) -> Option<Self> {
-        let a = (p.amount * 32768.0).round();
-        (p.threshold <= 0.0 && (0.0..32768.0).contains(&a))
-            .then(|| SharpenQ15 { amount: std::array::from_fn(|i| if i % 4 == 3 { 0 } else { a as i16 }) })
-    }
-
-    #[inline(always)]
-    fn block(&self, o: &[Rgba8; BLOCK], blur: &[u16; LANES], out: &mut [Rgba8; BLOCK]) {
-        let ob: &[u8; LANES] = bytemuck::cast_ref(o);
-        let res: &mut [u8; LANES] = bytemuck::cast_mut(out);
-        for i in 0..LANES {
-            // In units of 1/64 level: |o − blur| < 2^14, so 2·(o − blur) fits i16 and the
-            // product's high half (`pmulhw`) is amount·(o − blur), truncated.
-            let o16 = (ob[i] as i16) << 6;
-            let d2 = (o16 - (blur[i] >> 2) as i16) << 1;
-            let t = ((d2 as i32 * self.amount[i] as i32) >> 16) as i16;
-            res[i] = ((o16 + t + 32) >> 6).clamp(0, 255) as u8;
-        }
-    }
-
-    fn span(&self, orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, blur: &[u16; LANES], n: usize) {
-        if n == BLOCK {
-            let o = orig[x0..x0 + BLOCK].try_into().expect("block of pixels");
-            self.block(o, blur, (&mut dst[x0..x0 + BLOCK]).try_into().expect("block of pixels"));
-        } else {
-            let mut o = [Rgba8::default(); BLOCK];
-            o[..n].copy_from_slice(&orig[x0..x0 + n]);
-            let mut d = [Rgba8::default(); BLOCK];
-            self.block(&o, blur, &mut d);
-            dst[x0..x0 + n].copy_from_slice(&d[..n]);
-        }
-    }
-}
-
-impl SharpenFixed {
-    /// Sharpens pixels `x0..x0 + n` of `orig` into `dst` against `blur` (one block).
-    fn span(&self, orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, blur: &[u16; LANES], n: usize) {
-        let block = |o: &[Rgba8; BLOCK], d: &mut [Rgba8; BLOCK]| {
-            if self.threshold > 0 {
-                self.block::<true>(o, blur, d)
-            } else {
-                self.block::<false>(o, blur, d)
-            }
-        };
-        if n == BLOCK {
-            let o = orig[x0..x0 + BLOCK].try_into().expect("block of pixels");
-            block(o, (&mut dst[x0..x0 + BLOCK]).try_into().expect("block of pixels"));
-        } else {
-            let mut o = [Rgba8::default(); BLOCK];
-            o[..n].copy_from_slice(&orig[x0..x0 + n]);
-            let mut d = [Rgba8::default(); BLOCK];
-            block(&o, &mut d);
-            dst[x0..x0 + n].copy_from_slice(&d[..n]);
-        }
-    }
-}
-
 /// Unsharp mask on an opaque 8-bit frame in one pass: the fixed-point blur of each block goes
 /// straight into the sharpening formula. Returns `false` when the fast path does not apply.
 fn unsharp_fixed<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: &UnsharpParams, k: &FixedKernel) -> bool {
@@ -330,8 +219,9 @@ fn unsharp_fixed<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: &Unsh
     if !reads_opaque(input, border) {
         return false;
     }
-    let sh = SharpenFixed::new(p);
-    convolve_rgba8(input, out, k, k, border, |orig, dst, x0, blur, n| sh.span(orig, dst, x0, blur, n))
+    let sh = SharpenFixed::new(p.amount, p.threshold);
+    let level = fxkit::kernels::level();
+    convolve_rgba8_rows(input, out, k, k, border, |orig, dst, blur| sharpen::fixed_row(level, &sh, orig, blur, dst))
 }
 
 /// The fast unsharp mask on an opaque 8-bit frame: the half-resolution blur in float lanes, then
@@ -342,7 +232,7 @@ fn unsharp_fast_rgba8<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, p: 
     if !reads_opaque(input, border) {
         return false;
     }
-    let sh = SharpenFixed::new(p);
+    let sh = SharpenFixed::new(p.amount, p.threshold);
     let w = input.width() as usize;
     h.render_rgba8(input, out, border, |y, row, lanes| {
         let orig = P::as_rgba8(input.row(y)).expect("8-bit frame");
@@ -425,12 +315,16 @@ impl Filter for UnsharpFast {
     }
     fn render<P: Pixel>(&self, p: &UnsharpParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
         let border = p.border.mode;
+        let level = fxkit::kernels::level();
         let fixed = reads_opaque(input, border)
-            && match SharpenQ15::new(p) {
-                Some(q) => self.fast.render_rgba8(input, out, border, |o, d, x0, blur, n| q.span(o, d, x0, blur, n)),
+            && match SharpenQ15::new(p.amount, p.threshold) {
+                Some(q) => self
+                    .fast
+                    .render_rgba8_rows(input, out, border, |o, d, blur| sharpen::q15_row(level, &q, o, blur, d)),
                 None => {
-                    let sh = SharpenFixed::new(p);
-                    self.fast.render_rgba8(input, out, border, |o, d, x0, blur, n| sh.span(o, d, x0, blur, n))
+                    let sh = SharpenFixed::new(p.amount, p.threshold);
+                    self.fast
+                        .render_rgba8_rows(input, out, border, |o, d, blur| sharpen::fixed_row(level, &sh, o, blur, d))
                 }
             };
         if !fixed && !unsharp_fast_rgba8(input, out, p, &self.fast.blur) {
@@ -475,6 +369,21 @@ impl Fast {
         match (&self.half, &self.exact) {
             (Some(h), _) => h.render_rgba8(input, out, border, finish),
             (None, Some(k)) => convolve_rgba8(input, out, k, k, border, finish),
+            (None, None) => false,
+        }
+    }
+
+    /// [`Fast::render_rgba8`] handing over whole rows, as [`convolve_rgba8_rows`].
+    fn render_rgba8_rows<P: Pixel>(
+        &self,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+        border: Border,
+        finish: impl FnMut(&[Rgba8], &mut [Rgba8], &[u16]),
+    ) -> bool {
+        match (&self.half, &self.exact) {
+            (Some(h), _) => h.render_rgba8_rows(input, out, border, finish),
+            (None, Some(k)) => convolve_rgba8_rows(input, out, k, k, border, finish),
             (None, None) => false,
         }
     }

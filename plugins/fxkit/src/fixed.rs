@@ -141,9 +141,30 @@ pub fn widen<T>(src: &[Rgba8], dst: &mut [T], f: impl Fn(u8) -> T) {
     }
 }
 
-/// One input row as lanes in units of 1/256 level (`c << 8`), the form the vertical pass reads.
-fn widen8(src: &[Rgba8], dst: &mut [u16]) {
-    widen(src, dst, |b| (b as u16) << 8);
+/// The row loop of [`widen8`] for one level.
+macro_rules! widen_level {
+    ($modname:ident $(, $feature:literal)?) => {
+        mod $modname {
+            use fxchain_plugin_api::Rgba8;
+            $(#[target_feature(enable = $feature)])?
+            pub fn widen8(src: &[Rgba8], dst: &mut [u16]) {
+                super::widen(src, dst, |b| (b as u16) << 8);
+            }
+        }
+    };
+}
+
+widen_level!(base);
+#[cfg(target_arch = "x86_64")]
+widen_level!(avx2, "avx2,fma");
+#[cfg(target_arch = "x86_64")]
+widen_level!(avx512, "avx512f,avx512bw,avx512vl");
+
+kernels::kernel! {
+    /// One input row as lanes in units of 1/256 level (`c << 8`), the form the vertical pass
+    /// reads.
+    pub fn widen8_at(src: &[Rgba8], dst: &mut [u16]);
+    scalar = base::widen8; sse2 = base::widen8; avx2 = avx2::widen8; avx512 = avx512::widen8;
 }
 
 /// `(v.clamp(0.0, 255.0) + 0.5) as u8`, written so that it vectorizes: the compiler turns float→int
@@ -171,6 +192,26 @@ pub fn convolve_rgba8<P: Pixel>(
     border: Border,
     mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
 ) -> bool {
+    let width = input.width() as usize;
+    convolve_rgba8_rows(input, out, kx, ky, border, |orig, dst, line| {
+        for x0 in (0..width).step_by(BLOCK) {
+            let block: &[u16; LANES] = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
+            finish(orig, dst, x0, block, (width - x0).min(BLOCK));
+        }
+    })
+}
+
+/// [`convolve_rgba8`] handing over whole rows: `finish(input_row, output_row, line)` with the
+/// row's blurred lanes padded to whole blocks (`4 × width + LANES` lanes), for a finishing pass
+/// that is itself a row kernel.
+pub fn convolve_rgba8_rows<P: Pixel>(
+    input: &Image<'_, P>,
+    out: &mut Band<'_, P>,
+    kx: &FixedKernel,
+    ky: &FixedKernel,
+    border: Border,
+    mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], &[u16]),
+) -> bool {
     if P::as_rgba8(&[]).is_none() || border == Border::Transparent {
         return false;
     }
@@ -189,14 +230,14 @@ pub fn convolve_rgba8<P: Pixel>(
         .collect();
     // The last `taps` input rows, widened, in a ring: each input row is widened once.
     let taps = ky.weights.len();
+    let level = kernels::level();
     let mut ring = vec![vec![0u16; 4 * width]; taps];
     for (slot, row) in ring.iter_mut().zip(&src).take(taps - 1) {
-        widen8(row, slot);
+        widen8_at(level, row, slot);
     }
     let mut ext = vec![0u16; 4 * (width + 2 * rx) + LANES];
     // The horizontal result, padded to whole blocks.
     let mut hline = vec![0u16; 4 * width + LANES];
-    let level = kernels::level();
     // Where each of the border pixels on the left and right of the line reads from.
     let left: Vec<usize> =
         (0..rx).map(|i| border.index(i as i64 - rx as i64, width as u32).expect("not transparent")).collect();
@@ -205,7 +246,7 @@ pub fn convolve_rgba8<P: Pixel>(
     for (y, row) in out.rows_mut() {
         let dst = P::as_rgba8_mut(row).expect("8-bit frame");
         let j = (y - rows.start) as usize;
-        widen8(src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
+        widen8_at(level, src[j + taps - 1], &mut ring[(j + taps - 1) % taps]);
         let window: Vec<&[u16]> = (j..j + taps).map(|r| ring[r % taps].as_slice()).collect();
         let (line, _) = ext[4 * rx..].split_at_mut(4 * width);
         kernels::conv::vertical(level, &window, &ky.weights, ky.bias, line);
@@ -215,10 +256,7 @@ pub fn convolve_rgba8<P: Pixel>(
         }
         let orig = src[j + ry];
         kernels::conv::horizontal(level, &ext, &kx.weights, kx.bias, &mut hline[..4 * width]);
-        for x0 in (0..width).step_by(BLOCK) {
-            let block: &[u16; LANES] = hline[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
-            finish(orig, dst, x0, block, (width - x0).min(BLOCK));
-        }
+        finish(orig, dst, &hline);
     }
     true
 }
@@ -246,6 +284,25 @@ pub fn store_block(_orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, block: &[u16; 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_widens_as_the_scalar_reference() {
+        let mut r = kernels::Rng::new(41);
+        for w in [1usize, 3, 4, 5, 17, 64, 1001] {
+            let px: Vec<Rgba8> = (0..w)
+                .map(|_| {
+                    let v = r.next();
+                    Rgba8::new(v as u8, (v >> 8) as u8, (v >> 16) as u8, (v >> 24) as u8)
+                })
+                .collect();
+            let want: Vec<u16> = px.iter().flat_map(|p| [p.r, p.g, p.b, p.a]).map(|b| (b as u16) << 8).collect();
+            for level in kernels::Level::available_levels() {
+                let mut got = vec![0u16; 4 * w];
+                widen8_at(level, &px, &mut got);
+                assert_eq!(got, want, "{level:?}, width {w}");
+            }
+        }
+    }
     use crate::conv::{convolve_band, gaussian_kernel};
 
     /// Deterministic opaque test pixels: gradients, noise and a hard edge.

@@ -64,6 +64,24 @@ impl HalfGaussian {
         border: Border,
         mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
     ) -> bool {
+        let w = input.width() as usize;
+        self.render_rgba8_rows(input, out, border, |orig, dst, line| {
+            for x0 in (0..w).step_by(BLOCK) {
+                let block: &[u16; LANES] = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
+                finish(orig, dst, x0, block, (w - x0).min(BLOCK));
+            }
+        })
+    }
+
+    /// [`HalfGaussian::render_rgba8`] handing over whole rows: `finish(input_row, output_row,
+    /// line)` with the row's lanes padded to whole blocks (`4 × width + LANES` lanes).
+    pub fn render_rgba8_rows<P: Pixel>(
+        &self,
+        input: &Image<'_, P>,
+        out: &mut Band<'_, P>,
+        border: Border,
+        mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], &[u16]),
+    ) -> bool {
         if P::as_rgba8(&[]).is_none() || border == Border::Transparent {
             return false;
         }
@@ -138,12 +156,7 @@ impl HalfGaussian {
             // ¾ of the nearer interpolated half row, ¼ of the other.
             let (n, f) = (&across[near.rem_euclid(3) as usize], &across[far.rem_euclid(3) as usize]);
             lerp_quarter(level, n, f, &mut line);
-            let dst = P::as_rgba8_mut(row).expect("8-bit frame");
-            let orig = full_row(y);
-            for x0 in (0..w).step_by(BLOCK) {
-                let block: &[u16; LANES] = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
-                finish(orig, dst, x0, block, (w - x0).min(BLOCK));
-            }
+            finish(full_row(y), P::as_rgba8_mut(row).expect("8-bit frame"), &line);
         }
         true
     }

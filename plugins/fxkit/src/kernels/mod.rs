@@ -15,6 +15,7 @@
 pub mod conv;
 pub mod noise;
 pub mod resize;
+pub mod sharpen;
 
 pub use fxchain_plugin_api::simd::{level, Level};
 
