@@ -2,7 +2,7 @@
 
 use fxchain_plugin_api::prelude::*;
 use fxkit::conv::{convolve_band, gaussian_or_identity};
-use fxkit::fixed::{convolve_rgba8, convolve_rgba8_rows, store_block, store_lanes, FixedKernel, BLOCK, LANES};
+use fxkit::fixed::{convolve_rgba8_rows, store_lanes, store_row, FixedKernel, BLOCK, LANES};
 use fxkit::half::HalfGaussian;
 use fxkit::kernels::sharpen::{self, SharpenFixed, SharpenQ15};
 use fxkit::rows::reads_opaque;
@@ -100,7 +100,9 @@ impl Filter for GaussianBlurFast {
     }
     fn render<P: Pixel>(&self, p: &GaussianParams, input: &Image<'_, P>, out: &mut Band<'_, P>) {
         let border = p.border.mode;
-        if !reads_opaque(input, border) || !self.fast.render_rgba8(input, out, border, store_block) {
+        let level = fxkit::kernels::level();
+        let store = |_: &[Rgba8], dst: &mut [Rgba8], line: &[u16]| store_row(level, line, dst);
+        if !reads_opaque(input, border) || !self.fast.render_rgba8_rows(input, out, border, store) {
             self.fast.blur.render(input, out, border);
         }
     }
@@ -357,23 +359,8 @@ impl Fast {
         self.blur.radius().max(exact).max(half)
     }
 
-    /// The blur of an opaque 8-bit frame in fixed point, `finish` as in [`convolve_rgba8`];
-    /// `false` when neither fixed-point path applies.
-    fn render_rgba8<P: Pixel>(
-        &self,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-        border: Border,
-        finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
-    ) -> bool {
-        match (&self.half, &self.exact) {
-            (Some(h), _) => h.render_rgba8(input, out, border, finish),
-            (None, Some(k)) => convolve_rgba8(input, out, k, k, border, finish),
-            (None, None) => false,
-        }
-    }
-
-    /// [`Fast::render_rgba8`] handing over whole rows, as [`convolve_rgba8_rows`].
+    /// The blur of an opaque 8-bit frame in fixed point, handing over whole rows as
+    /// [`convolve_rgba8_rows`]; `false` when neither fixed-point path applies.
     fn render_rgba8_rows<P: Pixel>(
         &self,
         input: &Image<'_, P>,

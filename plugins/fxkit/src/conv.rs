@@ -3,7 +3,7 @@
 
 use fxchain_plugin_api::prelude::*;
 
-use crate::fixed::{convolve_rgba8, store_block, FixedKernel};
+use crate::fixed::{convolve_rgba8_rows, store_row, FixedKernel};
 use crate::rows::{load_premul, pad_line, reads_opaque, store_premul};
 
 /// A normalized 1-D Gaussian kernel of standard deviation `sigma`, covering ±ceil(3σ).
@@ -33,7 +33,8 @@ pub fn convolve_band<P: Pixel>(input: &Image<'_, P>, out: &mut Band<'_, P>, kx: 
     let opaque = reads_opaque(input, border);
     if opaque {
         if let (Some(fx), Some(fy)) = (FixedKernel::new(kx), FixedKernel::new(ky)) {
-            if convolve_rgba8(input, out, &fx, &fy, border, store_block) {
+            let level = crate::kernels::level();
+            if convolve_rgba8_rows(input, out, &fx, &fy, border, |_, dst, line| store_row(level, line, dst)) {
                 return;
             }
         }

@@ -141,7 +141,7 @@ pub fn widen<T>(src: &[Rgba8], dst: &mut [T], f: impl Fn(u8) -> T) {
     }
 }
 
-/// The row loop of [`widen8`] for one level.
+/// The row loops of [`widen8_at`] and [`store_row`] for one level.
 macro_rules! widen_level {
     ($modname:ident $(, $feature:literal)?) => {
         mod $modname {
@@ -149,6 +149,14 @@ macro_rules! widen_level {
             $(#[target_feature(enable = $feature)])?
             pub fn widen8(src: &[Rgba8], dst: &mut [u16]) {
                 super::widen(src, dst, |b| (b as u16) << 8);
+            }
+            $(#[target_feature(enable = $feature)])?
+            pub fn store_row(line: &[u16], dst: &mut [Rgba8]) {
+                let w = dst.len();
+                for x0 in (0..w).step_by(super::BLOCK) {
+                    let block = line[4 * x0..4 * x0 + super::LANES].try_into().expect("padded line");
+                    super::store_block(&[], dst, x0, block, (w - x0).min(super::BLOCK));
+                }
             }
         }
     };
@@ -165,6 +173,13 @@ kernels::kernel! {
     /// reads.
     pub fn widen8_at(src: &[Rgba8], dst: &mut [u16]);
     scalar = base::widen8; sse2 = base::widen8; avx2 = avx2::widen8; avx512 = avx512::widen8;
+}
+
+kernels::kernel! {
+    /// [`store_block`] along a row: `dst[x]` is the rounded lanes `line[4x..4x + 4]` (`line`
+    /// padded to whole blocks, as [`convolve_rgba8_rows`] gives it).
+    pub fn store_row(line: &[u16], dst: &mut [Rgba8]);
+    scalar = base::store_row; sse2 = base::store_row; avx2 = avx2::store_row; avx512 = avx512::store_row;
 }
 
 /// `(v.clamp(0.0, 255.0) + 0.5) as u8`, written so that it vectorizes: the compiler turns float→int
@@ -262,7 +277,7 @@ pub fn convolve_rgba8_rows<P: Pixel>(
 }
 
 /// The plain blur: each block rounded to 8 bits.
-#[inline]
+#[inline(always)]
 pub fn store_block(_orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, block: &[u16; LANES], n: usize) {
     if n == BLOCK {
         // Lane by lane into bytes (one vector operation), then the bytes into pixels.
@@ -286,7 +301,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_level_widens_as_the_scalar_reference() {
+    fn every_level_widens_and_stores_as_the_scalar_reference() {
         let mut r = kernels::Rng::new(41);
         for w in [1usize, 3, 4, 5, 17, 64, 1001] {
             let px: Vec<Rgba8> = (0..w)
@@ -296,10 +311,18 @@ mod tests {
                 })
                 .collect();
             let want: Vec<u16> = px.iter().flat_map(|p| [p.r, p.g, p.b, p.a]).map(|b| (b as u16) << 8).collect();
+            let line: Vec<u16> = (0..4 * w + LANES).map(|_| ((r.next() >> 32) % 65281) as u16).collect();
+            let stored: Vec<Rgba8> = line[..4 * w]
+                .chunks_exact(4)
+                .map(|v| Rgba8::new(round8(v[0]), round8(v[1]), round8(v[2]), round8(v[3])))
+                .collect();
             for level in kernels::Level::available_levels() {
                 let mut got = vec![0u16; 4 * w];
                 widen8_at(level, &px, &mut got);
                 assert_eq!(got, want, "{level:?}, width {w}");
+                let mut out = vec![Rgba8::default(); w];
+                store_row(level, &line, &mut out);
+                assert_eq!(out, stored, "{level:?}, width {w}");
             }
         }
     }
