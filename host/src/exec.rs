@@ -15,10 +15,9 @@ use rayon::prelude::*;
 use crate::cache::{Key, ResultCache};
 use crate::chain::{Chain, Precision, Source, Step};
 use crate::error::RunError;
-use crate::frame::Frame;
+use crate::frame::{Frame, WHOLE_FRAME_PIXELS};
 use crate::loader::EffectInfo;
 use crate::metrics::Metrics;
-use crate::pipeline::WHOLE_FRAME_PIXELS;
 use crate::plan::{hex, node_keys};
 // The planning items the executors build on; re-exported so `exec::` paths keep working.
 pub(crate) use crate::plan::{is_point, plugin_error};

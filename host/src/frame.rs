@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub const MAX_SIDE: u32 = 1 << 17;
 /// Largest pixel count of any frame an effect may produce.
 pub const MAX_PIXELS: u64 = 1 << 29;
+/// Most pixels of an image, or of a step's output, in a job that renders whole frames (a
+/// streamed job may have up to [`MAX_PIXELS`]).
+pub const WHOLE_FRAME_PIXELS: u64 = 1 << 28;
 
 /// Pixel memory owned by someone else (an embedding program's array), read in place by a frame.
 ///

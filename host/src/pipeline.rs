@@ -28,9 +28,7 @@ use crate::io::{ImageLimits, OutputFormat};
 use crate::registry::Registry;
 use crate::stream::{RowSink, SinkError, StreamInput, StreamOptions};
 
-/// Most pixels of an image in a job that renders whole frames (a streamed job may have up to
-/// [`ImageLimits`]' pixels).
-pub const WHOLE_FRAME_PIXELS: u64 = 1 << 28;
+pub use crate::frame::WHOLE_FRAME_PIXELS;
 
 /// How a job executes.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]

@@ -152,10 +152,8 @@ macro_rules! widen_level {
             }
             $(#[target_feature(enable = $feature)])?
             pub fn store_row(line: &[u16], dst: &mut [Rgba8]) {
-                let w = dst.len();
-                for x0 in (0..w).step_by(super::BLOCK) {
-                    let block = line[4 * x0..4 * x0 + super::LANES].try_into().expect("padded line");
-                    super::store_block(&[], dst, x0, block, (w - x0).min(super::BLOCK));
+                for (x0, block, n) in super::blocks(line, dst.len()) {
+                    super::store_block(&[], dst, x0, block, n);
                 }
             }
         }
@@ -209,10 +207,19 @@ pub fn convolve_rgba8<P: Pixel>(
 ) -> bool {
     let width = input.width() as usize;
     convolve_rgba8_rows(input, out, kx, ky, border, |orig, dst, line| {
-        for x0 in (0..width).step_by(BLOCK) {
-            let block: &[u16; LANES] = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
-            finish(orig, dst, x0, block, (width - x0).min(BLOCK));
+        for (x0, block, n) in blocks(line, width) {
+            finish(orig, dst, x0, block, n);
         }
+    })
+}
+
+/// The blocks of a row of `width` pixels whose lanes `line` holds, padded to whole blocks:
+/// each block's first pixel, its lanes and how many of its pixels are in the row.
+#[inline(always)]
+pub fn blocks(line: &[u16], width: usize) -> impl Iterator<Item = (usize, &[u16; LANES], usize)> {
+    (0..width).step_by(BLOCK).map(move |x0| {
+        let block = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
+        (x0, block, (width - x0).min(BLOCK))
     })
 }
 

@@ -15,7 +15,7 @@
 use fxchain_plugin_api::prelude::*;
 
 use crate::conv::gaussian_kernel;
-use crate::fixed::{bytes4, FixedKernel, BLOCK, LANES};
+use crate::fixed::{bytes4, FixedKernel, LANES};
 use crate::kernels;
 
 /// The smallest σ the half-resolution path can give: the 2×2 mean and the interpolation alone
@@ -66,9 +66,8 @@ impl HalfGaussian {
     ) -> bool {
         let w = input.width() as usize;
         self.render_rgba8_rows(input, out, border, |orig, dst, line| {
-            for x0 in (0..w).step_by(BLOCK) {
-                let block: &[u16; LANES] = line[4 * x0..4 * x0 + LANES].try_into().expect("padded line");
-                finish(orig, dst, x0, block, (w - x0).min(BLOCK));
+            for (x0, block, n) in crate::fixed::blocks(line, w) {
+                finish(orig, dst, x0, block, n);
             }
         })
     }

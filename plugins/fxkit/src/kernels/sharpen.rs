@@ -150,9 +150,8 @@ fn in_blocks<F: Formula>(f: &F, orig: &[Rgba8], dst: &mut [Rgba8], x0: usize, n:
 #[inline(always)]
 fn row_body<F: Formula>(f: &F, orig: &[Rgba8], blur: &[u16], dst: &mut [Rgba8]) {
     let w = dst.len().min(orig.len());
-    for x0 in (0..w).step_by(BLOCK) {
-        let block: &[u16; LANES] = blur[4 * x0..4 * x0 + LANES].try_into().expect("padded row");
-        in_blocks(f, orig, dst, x0, (w - x0).min(BLOCK), block);
+    for (x0, block, n) in crate::fixed::blocks(blur, w) {
+        in_blocks(f, orig, dst, x0, n, block);
     }
 }
 
