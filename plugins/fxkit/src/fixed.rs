@@ -19,8 +19,8 @@ use fxchain_plugin_api::prelude::*;
 
 use crate::kernels;
 
-/// Channel lanes per block handed to the `finish` callbacks of [`convolve_rgba8`] (the kernels
-/// themselves work on blocks of their level's width).
+/// Channel lanes per block of the row passes that finish a convolution ([`blocks`]; the
+/// convolution kernels themselves work on blocks of their level's width).
 pub const LANES: usize = 32;
 /// Pixels per block.
 pub const BLOCK: usize = LANES / 4;
@@ -191,28 +191,6 @@ pub fn round_u8(v: f32) -> u8 {
     (r + M).to_bits() as u8
 }
 
-/// Convolves the opaque 8-bit `input` with `kx` and `ky` for every row of `out`, reading outside
-/// the image with `border` (not [`Border::Transparent`], which makes the result translucent).
-/// `finish(input_row, output_row, x0, block, n)` turns blocks of blurred values (units of 1/256
-/// level, four lanes per pixel) into pixels `x0..x0 + n` of the output row.
-///
-/// Returns `false`, doing nothing, when the frames are not `Rgba8`.
-pub fn convolve_rgba8<P: Pixel>(
-    input: &Image<'_, P>,
-    out: &mut Band<'_, P>,
-    kx: &FixedKernel,
-    ky: &FixedKernel,
-    border: Border,
-    mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
-) -> bool {
-    let width = input.width() as usize;
-    convolve_rgba8_rows(input, out, kx, ky, border, |orig, dst, line| {
-        for (x0, block, n) in blocks(line, width) {
-            finish(orig, dst, x0, block, n);
-        }
-    })
-}
-
 /// The blocks of a row of `width` pixels whose lanes `line` holds, padded to whole blocks:
 /// each block's first pixel, its lanes and how many of its pixels are in the row.
 #[inline(always)]
@@ -223,9 +201,13 @@ pub fn blocks(line: &[u16], width: usize) -> impl Iterator<Item = (usize, &[u16;
     })
 }
 
-/// [`convolve_rgba8`] handing over whole rows: `finish(input_row, output_row, line)` with the
-/// row's blurred lanes padded to whole blocks (`4 × width + LANES` lanes), for a finishing pass
-/// that is itself a row kernel.
+/// Convolves the opaque 8-bit `input` with `kx` and `ky` for every row of `out`, reading outside
+/// the image with `border` (not [`Border::Transparent`], which makes the result translucent).
+/// `finish(input_row, output_row, line)` turns each row's blurred values (units of 1/256 level,
+/// four lanes per pixel, padded to whole blocks: `4 × width + LANES` lanes) into the output row,
+/// itself a row kernel ([`store_row`], the unsharp formulas of `kernels::sharpen`).
+///
+/// Returns `false`, doing nothing, when the frames are not `Rgba8`.
 pub fn convolve_rgba8_rows<P: Pixel>(
     input: &Image<'_, P>,
     out: &mut Band<'_, P>,
@@ -360,7 +342,8 @@ mod tests {
         FixedKernel::new(k).map(|fk| {
             let mut out = vec![Rgba8::default(); px.len()];
             let mut band = Band::new(&mut out, Size::new(w, h), w as usize, Rows::new(0, h)).unwrap();
-            assert!(convolve_rgba8(&input, &mut band, &fk, &fk, border, store_block));
+            let level = kernels::level();
+            assert!(convolve_rgba8_rows(&input, &mut band, &fk, &fk, border, |_, d, line| store_row(level, line, d)));
             out
         })
     }

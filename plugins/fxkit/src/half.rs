@@ -54,26 +54,9 @@ impl HalfGaussian {
 
     /// Blurs the opaque 8-bit `input` into the rows of `out`, reading outside the image with
     /// `border` (not [`Border::Transparent`]). `finish` is called as by
-    /// [`crate::fixed::convolve_rgba8`]: `finish(input_row, output_row, x0, block, n)` with blocks
-    /// of blurred values in units of 1/256 level. Returns `false`, doing nothing, when the frames
-    /// are not `Rgba8` or the border is transparent.
-    pub fn render_rgba8<P: Pixel>(
-        &self,
-        input: &Image<'_, P>,
-        out: &mut Band<'_, P>,
-        border: Border,
-        mut finish: impl FnMut(&[Rgba8], &mut [Rgba8], usize, &[u16; LANES], usize),
-    ) -> bool {
-        let w = input.width() as usize;
-        self.render_rgba8_rows(input, out, border, |orig, dst, line| {
-            for (x0, block, n) in crate::fixed::blocks(line, w) {
-                finish(orig, dst, x0, block, n);
-            }
-        })
-    }
-
-    /// [`HalfGaussian::render_rgba8`] handing over whole rows: `finish(input_row, output_row,
-    /// line)` with the row's lanes padded to whole blocks (`4 × width + LANES` lanes).
+    /// [`crate::fixed::convolve_rgba8_rows`]: `finish(input_row, output_row, line)` with the
+    /// row's blurred values in units of 1/256 level, padded to whole blocks. Returns `false`,
+    /// doing nothing, when the frames are not `Rgba8` or the border is transparent.
     pub fn render_rgba8_rows<P: Pixel>(
         &self,
         input: &Image<'_, P>,
@@ -288,7 +271,12 @@ kernels::kernel! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixed::{convolve_rgba8, store_block};
+    use crate::fixed::{convolve_rgba8_rows, store_row};
+
+    /// Stores each row of the blur as it is.
+    fn store(_: &[Rgba8], dst: &mut [Rgba8], line: &[u16]) {
+        store_row(kernels::level(), line, dst)
+    }
 
     fn photo_like(w: u32, h: u32) -> Vec<Rgba8> {
         let mut s = 0x9e37_79b9_7f4a_7c15u64;
@@ -336,7 +324,7 @@ mod tests {
         for c in [0u8, 1, 77, 128, 254, 255] {
             let px = vec![Rgba8::new(c, 255 - c, c / 2, 255); 13 * 9];
             let out =
-                render(&px, 13, 9, Rows::new(0, 9), |i, b| assert!(g.render_rgba8(i, b, Border::Clamp, store_block)));
+                render(&px, 13, 9, Rows::new(0, 9), |i, b| assert!(g.render_rgba8_rows(i, b, Border::Clamp, store)));
             assert_eq!(out, px, "level {c}");
         }
     }
@@ -352,17 +340,22 @@ mod tests {
                 for &border in borders {
                     let g = HalfGaussian::new(sigma).unwrap();
                     let whole =
-                        render(&px, w, h, Rows::new(0, h), |i, b| assert!(g.render_rgba8(i, b, border, store_block)));
+                        render(&px, w, h, Rows::new(0, h), |i, b| assert!(g.render_rgba8_rows(i, b, border, store)));
                     let k = FixedKernel::new(&gaussian_kernel(sigma)).unwrap();
                     let exact = render(&px, w, h, Rows::new(0, h), |i, b| {
-                        assert!(convolve_rgba8(i, b, &k, &k, border, store_block))
+                        assert!(convolve_rgba8_rows(i, b, &k, &k, border, store))
                     });
                     let db = rgb_psnr(&whole, &exact);
                     assert!(db > 40.0, "σ={sigma} {border:?} {w}×{h}: {db:.1} dB");
                     for (a, b) in [(0, 1), (1, 2), (5, 17), (17, h - 1), (h - 1, h)] {
-                        let band = render(&px, w, h, Rows::new(a, b), |i, o| {
-                            assert!(g.render_rgba8(i, o, border, store_block))
-                        });
+                        let band =
+                            render(
+                                &px,
+                                w,
+                                h,
+                                Rows::new(a, b),
+                                |i, o| assert!(g.render_rgba8_rows(i, o, border, store)),
+                            );
                         assert_eq!(
                             band,
                             whole[(a * w) as usize..(b * w) as usize],
@@ -380,7 +373,7 @@ mod tests {
         for (w, h) in [(1, 1), (1, 5), (2, 1), (3, 3), (9, 2)] {
             let px = photo_like(w, h);
             let out =
-                render(&px, w, h, Rows::new(0, h), |i, b| assert!(g.render_rgba8(i, b, Border::Mirror, store_block)));
+                render(&px, w, h, Rows::new(0, h), |i, b| assert!(g.render_rgba8_rows(i, b, Border::Mirror, store)));
             assert_eq!(out.len(), px.len());
             if w == 1 && h == 1 {
                 assert_eq!(out, px);

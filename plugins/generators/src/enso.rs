@@ -242,11 +242,12 @@ mod tests {
                 let mut e = Enso::default();
                 e.setup(&p, size, seed).unwrap();
                 let (inner, outer) = (e.inner_radius(&p), e.outer_radius(&p));
+                let lines = Lines::new(seed);
                 for y in 0..size.height {
                     for x in 0..size.width {
                         let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
                         let d = (fx - e.cx).hypot(fy - e.cy);
-                        let c = e.coverage(&p, &Lines::new(seed), seed, fx, fy);
+                        let c = e.coverage(&p, &lines, seed, fx, fy);
                         inked += (c > 0.0) as u32;
                         assert!(c <= 0.0 || (inner..=outer).contains(&d), "seed {seed}, width {width}: ink at d {d}");
                     }

@@ -14,6 +14,7 @@
 use fxchain_plugin_api::Rgba8;
 
 use super::kernel;
+use crate::fixed::round_u8;
 use crate::noise::{lerp, smooth};
 
 /// 2^23: from here up every `f32` is an integer.
@@ -195,24 +196,14 @@ fn pixels_body<const L: usize, const PERLIN: bool>(
     }
 }
 
-/// `y as u8` for the `y` of `f32_to_u8` (0.5..=255.5, or NaN: 0) without a saturating
-/// conversion: NaN is selected away, [`floor`]'s rounding by 2^23 truncates, and the integer is
-/// read from the bits of its sum with 2^23.
-#[inline(always)]
-fn to_byte(y: f32) -> u32 {
-    let y = if y >= 0.0 { y } else { 0.0 };
-    let r = (y + BIG) - BIG;
-    let r = if r > y { r - 1.0 } else { r };
-    (r + BIG).to_bits() - BIG.to_bits()
-}
-
 /// `out[i]` is the colour `lo + d * ns[i]` (the fraction clamped to 0..1) in 8 bits, each
 /// channel rounded as [`fxchain_plugin_api::f32_to_u8`]: the same operations per channel as mixing two colours and
 /// converting the mix, in a loop the compiler vectorizes.
 ///
 /// Pixels go in blocks through a buffer of words, one channel a byte, so each channel is one
 /// vector operation across the block's pixels with its `lo` and `d` broadcast. The conversion
-/// is [`to_byte`], as the compiler does not vectorize a saturating `as`.
+/// is [`crate::fixed::round_u8`] (the compiler does not vectorize a saturating `as`), NaN
+/// selected to 0 first as `f32_to_u8` makes it.
 #[inline(always)]
 fn ramp_body(lo: &[f32; 4], d: &[f32; 4], ns: &[f32], out: &mut [Rgba8]) {
     const BLOCK: usize = 64;
@@ -220,7 +211,10 @@ fn ramp_body(lo: &[f32; 4], d: &[f32; 4], ns: &[f32], out: &mut [Rgba8]) {
     for (o, ns) in out.chunks_mut(BLOCK).zip(ns.chunks(BLOCK)) {
         for (w, &n) in words.iter_mut().zip(ns) {
             let t = n.clamp(0.0, 1.0);
-            let c = |k: usize| to_byte((lo[k] + d[k] * t).clamp(0.0, 1.0) * 255.0 + 0.5);
+            let c = |k: usize| {
+                let v = (lo[k] + d[k] * t).clamp(0.0, 1.0) * 255.0;
+                round_u8(if v >= 0.0 { v } else { 0.0 }) as u32
+            };
             *w = c(0) | (c(1) << 8) | (c(2) << 16) | (c(3) << 24);
         }
         for (px, w) in o.iter_mut().zip(words) {
@@ -314,18 +308,6 @@ mod tests {
                 super::ramp_rgba8(level, &lo, &d, &ns, &mut got);
                 assert_eq!(got, want, "{level:?}, width {w}");
             }
-        }
-    }
-
-    #[test]
-    fn to_byte_is_the_saturating_conversion() {
-        let mut y = 0.0f32;
-        while y <= 255.5 {
-            assert_eq!(super::to_byte(y), y as u8 as u32, "{y}");
-            y = f32::from_bits(y.to_bits() + 1).max(y + 1.0 / 4096.0);
-        }
-        for y in [0.5f32, 1.0, 254.99998, 255.0, 255.5, f32::NAN] {
-            assert_eq!(super::to_byte(y), y as u8 as u32, "{y}");
         }
     }
 
